@@ -1,0 +1,88 @@
+# csudesk — two commands for a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app csudesk
+DSFR_VERSION := 1.15.3
+DSFR_DIR := csudesk/static/dsfr
+HOST ?= 127.0.0.1
+PORT ?= 5000
+SMTP_PORT ?= 8025
+DEMO_VOTERS ?= 20000
+# Second test run on PostgreSQL when set (.ci/run sets it to the local server).
+CSUDESK_TEST_POSTGRES_URL ?=
+
+.PHONY: help install dsfr browser run test test-sqlite test-postgres lint bench db clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed  ## Create the virtualenv and install csudesk with its dev tools
+
+dsfr: $(DSFR_DIR)/dsfr.min.css  ## Install the DSFR (npm) into the static folder
+
+$(DSFR_DIR)/dsfr.min.css:
+	@if command -v npm >/dev/null 2>&1; then \
+	  set -e; tmp=$$(mktemp -d); \
+	  npm install --silent --no-audit --no-fund --ignore-scripts --prefix "$$tmp" @gouvfr/dsfr@$(DSFR_VERSION); \
+	  src="$$tmp/node_modules/@gouvfr/dsfr/dist"; mkdir -p $(DSFR_DIR)/utility; \
+	  cp "$$src"/dsfr.min.css "$$src"/dsfr.module.min.js "$$src"/dsfr.nomodule.min.js $(DSFR_DIR)/; \
+	  cp -r "$$src"/fonts "$$src"/icons "$$src"/favicon $(DSFR_DIR)/; \
+	  cp -r "$$src"/utility/icons $(DSFR_DIR)/utility/; \
+	  rm -rf "$$tmp"; echo "DSFR $(DSFR_VERSION) installed in $(DSFR_DIR)"; \
+	else \
+	  echo "WARNING: npm not found, the DSFR styles are not installed. Pages stay usable;"; \
+	  echo "         install Node.js and npm, then run 'make dsfr' to get them."; \
+	fi
+
+browser:  ## Install Debian's chromium for the browser tests (needs root or sudo)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+instance/config.py:
+	@mkdir -p instance
+	@echo "# Written by make run for the local demo; see instance/config.py.example." > $@
+	@echo "SECRET_KEY = '$$($(PYTHON) -c 'import secrets; print(secrets.token_hex(32))')'" >> $@
+	@echo "SESSION_COOKIE_SECURE = False  # served over plain http on 127.0.0.1" >> $@
+	@echo "BASE_URL = 'http://$(HOST):$(PORT)'" >> $@
+	@echo "MAIL_PORT = $(SMTP_PORT)" >> $@
+
+db: install instance/config.py  ## Migrate the database and load the demo data when empty
+	$(FLASK) db upgrade
+	$(FLASK) directory load
+	$(FLASK) demo seed --if-empty --voters $(DEMO_VOTERS)
+
+run: install dsfr db  ## Install, prepare the demo database, serve on http://127.0.0.1:5000
+	@echo
+	@echo "csudesk: http://$(HOST):$(PORT)/  (agents: http://$(HOST):$(PORT)/connexion)"
+	@echo "Demo mail is printed here by a local SMTP sink on port $(SMTP_PORT). Ctrl+C stops everything."
+	@trap 'kill 0' EXIT INT TERM; \
+	$(FLASK) mail sink --port $(SMTP_PORT) --maildir instance/demo-mail & \
+	$(FLASK) mail send --watch & \
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --config python:csudesk.gunicorn_conf 'csudesk:create_app()'
+
+test: install dsfr browser  ## Install and run the whole suite (SQLite, then PostgreSQL if configured)
+	$(BIN)/python -m pytest -q
+	@if [ -n "$(CSUDESK_TEST_POSTGRES_URL)" ]; then \
+	  echo "== again on PostgreSQL"; \
+	  CSUDESK_TEST_DATABASE_URL="$(CSUDESK_TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q; \
+	fi
+
+lint: install  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install  ## Run the benchmarks in bench/ (not part of make test)
+	$(BIN)/python -m bench
+
+clean:  ## Remove the virtualenv and caches (keeps instance/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

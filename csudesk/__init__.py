@@ -1,0 +1,49 @@
+"""csudesk: the desk tool of the elections' user-support cells (CSU)."""
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: defaults, instance/config.py, CSUDESK_* variables, test_config."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("CSUDESK_INSTANCE_PATH", str(PROJECT_ROOT / "instance")),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object("csudesk.config")
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("CSUDESK")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    _finish_config(app)
+
+    from csudesk import commands, errors, extensions_setup, security, views
+
+    extensions_setup.register_extensions(app)
+    security.register_security(app)
+    views.register_blueprints(app)
+    errors.register_errorhandlers(app)
+    commands.register_commands(app)
+    return app
+
+
+def _finish_config(app: Flask) -> None:
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+            app.instance_path, "csudesk.sqlite3"
+        )
+    if not app.config.get("SECRET_KEY"):
+        if not (app.debug or app.testing):
+            raise RuntimeError(
+                "SECRET_KEY is not set: put it in instance/config.py or CSUDESK_SECRET_KEY"
+                " (make run writes a random one for the demo)."
+            )
+        app.config["SECRET_KEY"] = "dev-only-not-secret"  # noqa: S105
+    if not app.config.get("AUDIT_HMAC_KEY"):
+        app.config["AUDIT_HMAC_KEY"] = "audit:" + app.config["SECRET_KEY"]

@@ -1,0 +1,136 @@
+"""Desk accounts: creation, sign-in checks, scope, and administrative changes."""
+
+from sqlalchemy import func, select
+
+from csudesk.actor import Actor
+from csudesk.agents.models import Agent, Role
+from csudesk.audit import services as audit
+from csudesk.db import utcnow
+from csudesk.directory.models import CSU
+from csudesk.extensions import db
+from csudesk.passwords import hash_secret, verify_secret
+from csudesk.text import is_valid_email, normalize_email
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+
+
+class AgentError(ValueError):
+    """A refused administrative change; the message is French."""
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AgentError(f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AgentError(f"Le mot de passe ne peut dépasser {MAX_PASSWORD_LENGTH} caractères.")
+
+
+def find_agent_by_email(raw: str) -> Agent | None:
+    return db.session.scalar(select(Agent).where(Agent.email == normalize_email(raw)))
+
+
+def create_agent(
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    csu: CSU,
+    password: str | None = None,
+) -> Agent:
+    """Create a desk account; without a password the agent sets one through a link."""
+    address = normalize_email(email)
+    if not is_valid_email(address):
+        raise AgentError(f"Adresse électronique invalide : « {email} ».")
+    if find_agent_by_email(address) is not None:
+        raise AgentError(f"Un compte existe déjà pour {address}.")
+    if role not in set(Role):
+        raise AgentError(f"Rôle inconnu : {role}.")
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise AgentError("Le nom est obligatoire (120 caractères au plus).")
+    agent = Agent(email=address, name=name, role=role, csu_id=csu.id, csu=csu, active=True)
+    if password is not None:
+        check_password_strength(password)
+        agent.password_hash = hash_secret(password)
+        agent.password_changed_at = utcnow()
+    db.session.add(agent)
+    db.session.flush()
+    audit.record(
+        actor, "agent.create", target_agent_id=agent.id, role=role, csu=csu.code, email=address
+    )
+    return agent
+
+
+def authenticate(email: str, password: str) -> Agent | None:
+    """The active agent with this e-mail and password, or None (same cost either way)."""
+    agent = find_agent_by_email(email)
+    ok = verify_secret(agent.password_hash if agent else None, password)
+    if agent is None or not ok or not agent.active:
+        return None
+    return agent
+
+
+def set_password(actor: Actor, agent: Agent, password: str) -> None:
+    check_password_strength(password)
+    agent.password_hash = hash_secret(password)
+    agent.password_changed_at = utcnow()
+    agent.session_version += 1
+    db.session.flush()
+    audit.record(actor, "agent.password_set", target_agent_id=agent.id)
+
+
+def set_active(actor: Actor, agent: Agent, active: bool) -> None:
+    if actor.agent_id == agent.id and not active:
+        raise AgentError("Vous ne pouvez pas désactiver votre propre compte.")
+    if agent.active == active:
+        return
+    agent.active = active
+    agent.session_version += 1
+    db.session.flush()
+    audit.record(actor, "agent.enable" if active else "agent.disable", target_agent_id=agent.id)
+
+
+def change_role_and_scope(actor: Actor, agent: Agent, role: str, csu: CSU) -> None:
+    if role not in set(Role):
+        raise AgentError(f"Rôle inconnu : {role}.")
+    if actor.agent_id == agent.id and role != agent.role:
+        raise AgentError("Vous ne pouvez pas changer votre propre rôle.")
+    if (agent.role, agent.csu_id) == (role, csu.id):
+        return
+    before = {"role": agent.role, "csu": agent.csu.code}
+    agent.role = role
+    agent.csu_id = csu.id
+    agent.csu = csu
+    agent.session_version += 1
+    db.session.flush()
+    audit.record(
+        actor,
+        "agent.change",
+        target_agent_id=agent.id,
+        before=before,
+        after={"role": role, "csu": csu.code},
+    )
+
+
+def bump_session(agent: Agent) -> None:
+    """Invalidate every session of this agent (logout)."""
+    agent.session_version += 1
+    db.session.flush()
+
+
+def scope_csu_ids(agent: Agent) -> set[int] | None:
+    """CSU ids the agent may see; None means all (national CSU)."""
+    return None if agent.is_national else {agent.csu_id}
+
+
+def in_scope(agent: Agent, csu_id: int | None) -> bool:
+    scope = scope_csu_ids(agent)
+    return scope is None or csu_id in scope
+
+
+def count_admins() -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Agent).where(Agent.role == Role.ADMIN, Agent.active)
+    )

@@ -1,0 +1,25 @@
+"""Blueprint-level access checks: one guard per audience, checked on every request."""
+
+from flask import Blueprint, abort
+from flask_login import current_user
+
+from csudesk.actor import Actor
+from csudesk.extensions import login_manager
+from csudesk.net import client_ip
+
+
+def require_role(bp: Blueprint, role: str) -> None:
+    """Every view of `bp` needs a signed-in, active account of at least `role`."""
+
+    @bp.before_request
+    def _guard():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.has_role(role):
+            abort(403)
+        return None
+
+
+def current_actor() -> Actor:
+    """The signed-in agent as the actor of a service call, with the client address."""
+    return Actor.for_agent(current_user._get_current_object(), client_ip())

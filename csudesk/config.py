@@ -1,0 +1,76 @@
+"""Default configuration; instance/config.py, CSUDESK_* variables and test_config override it."""
+
+from datetime import timedelta
+
+# Required outside debug and testing: create_app refuses to start without a real one.
+SECRET_KEY = None
+
+# SQLite file in the instance folder unless overridden (set by create_app when left empty).
+SQLALCHEMY_DATABASE_URI = None
+SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+
+# Public base URL used to build the links sent by mail (never the request's Host header).
+BASE_URL = "http://127.0.0.1:5000"
+
+# Election calendar, Paris time. The 2022 round is the demo default; README shows 2026.
+ELECTION = {
+    "name": "Élections professionnelles 2022",
+    "portal_opens": "2022-10-13T09:00",
+    "vote_opens": "2022-12-01T08:00",
+    "vote_closes": "2022-12-08T17:00",
+}
+
+# One-time links: lifetime counted from the moment the mail is handed to the SMTP server.
+LINK_TTL_HOURS = {
+    "activation": 72,
+    "password_reset": 24,
+    "vote_code": 2,
+    "agent_password": 24,
+}
+# Per voter, all purposes together, sliding hour.
+LINKS_PER_VOTER_PER_HOUR = 5
+# A second identical request inside this window returns the first link (double click).
+LINK_DEDUP_SECONDS = 60
+# Wrong challenge ("défi") answers before the check is locked for CHALLENGE_LOCK_MINUTES.
+CHALLENGE_MAX_ATTEMPTS = 3
+CHALLENGE_LOCK_MINUTES = 30
+
+# Mail (Flask-Mail) and the outbox sender.
+MAIL_SERVER = "127.0.0.1"
+MAIL_PORT = 8025
+MAIL_USE_TLS = False
+MAIL_USE_SSL = False
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+MAIL_DEFAULT_SENDER = ("Élections professionnelles — assistance", "ne-pas-repondre@csudesk.example")
+MAIL_TIMEOUT_SECONDS = 10
+OUTBOX_MAX_ATTEMPTS = 8
+OUTBOX_BATCH = 50
+# A mail left "sending" longer than this (a crashed sender) is marked uncertain, never resent.
+OUTBOX_LEASE_SECONDS = 300
+
+# Sessions and sign-in (SECURITY.md 10, 11, 16).
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_NAME = "csudesk_session"
+PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+SESSION_IDLE_MINUTES = 30
+SESSION_ABSOLUTE_HOURS = 12
+REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+WTF_CSRF_TIME_LIMIT = 12 * 3600
+
+# Rate limits (Flask-Limiter). memory:// is per process: production sets a shared redis:// URI.
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = False
+RATELIMIT_LOGIN = "10 per 15 minutes"
+RATELIMIT_PUBLIC_PER_ADDRESS = "5 per hour"
+RATELIMIT_PUBLIC_PER_IP = "30 per hour"
+# Number of trusted reverse proxies in front of the app (X-Forwarded-For hops); 0 = none.
+TRUSTED_PROXIES = 0
+
+# Audit chain key; derived from SECRET_KEY when not set.
+AUDIT_HMAC_KEY = None
+
+# Pagination
+PAGE_SIZE = 50

@@ -1,0 +1,250 @@
+"""Routing a UAI to its CSU, loading the built-in directory, searching establishments."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, select, update
+
+from csudesk.directory import uai as uai_codes
+from csudesk.directory.models import CSU, CSUKind, Establishment
+from csudesk.extensions import db
+from csudesk.text import fold
+
+NATIONAL_CSU_CODE = "NATIONAL"
+
+
+class RoutingError(Exception):
+    """A UAI that cannot be routed; the message says why in French."""
+
+
+@dataclass(frozen=True)
+class Route:
+    uai: str
+    csu: CSU
+    establishment: Establishment | None
+    reason: str  # "own_csu" or "academie"
+
+
+def academie_csu_code(academie_code: str) -> str:
+    return f"AC-{academie_code}"
+
+
+def university_csu_code(uai: str) -> str:
+    return f"ESR-{uai}"
+
+
+class Router:
+    """The routing rule, with the CSU table held in memory for bulk imports.
+
+    An establishment with its own CSU (university, Creps) routes there; any other valid UAI
+    routes to the academic CSU of its prefix. Raises InvalidUAI or RoutingError, never guesses.
+    """
+
+    def __init__(self) -> None:
+        self.academie_csu: dict[str, int] = {
+            code: csu_id
+            for code, csu_id in db.session.execute(
+                select(CSU.academie_code, CSU.id).where(CSU.kind == CSUKind.ACADEMIE)
+            )
+        }
+        self.own_csu: dict[str, int] = {
+            uai: csu_id
+            for uai, csu_id in db.session.execute(
+                select(Establishment.uai, Establishment.csu_id).where(Establishment.own_csu)
+            )
+        }
+
+    def route(self, raw: str) -> tuple[str, int, str]:
+        """Return (normalised UAI, CSU id, "own_csu" or "academie")."""
+        code = uai_codes.validate_uai(raw)
+        if code in self.own_csu:
+            return code, self.own_csu[code], "own_csu"
+        territory = uai_codes.territory_of(code)
+        if territory is None:
+            raise RoutingError(
+                f"« {code} » : le préfixe {code[:3]} ne correspond à aucune académie connue"
+                " (établissement à l'étranger ou territoire non couvert)."
+            )
+        csu_id = self.academie_csu.get(territory.academie_code)
+        if csu_id is None:
+            raise RoutingError(
+                f"« {code} » : la CSU de {territory.service} n'est pas chargée"
+                " (lancez « flask --app csudesk directory load »)."
+            )
+        return code, csu_id, "academie"
+
+
+def route_uai(raw: str) -> Route:
+    """Route one UAI (see Router) and return the CSU and the establishment if known."""
+    code, csu_id, reason = Router().route(raw)
+    establishment = db.session.scalar(select(Establishment).where(Establishment.uai == code))
+    return Route(code, db.session.get(CSU, csu_id), establishment, reason)
+
+
+def national_csu() -> CSU:
+    csu = db.session.scalar(select(CSU).where(CSU.code == NATIONAL_CSU_CODE))
+    if csu is None:
+        raise RoutingError("La cellule nationale n'est pas chargée (directory load).")
+    return csu
+
+
+def _upsert_csu(code: str, **fields) -> CSU:
+    csu = db.session.scalar(select(CSU).where(CSU.code == code))
+    if csu is None:
+        csu = CSU(code=code, **fields)
+        db.session.add(csu)
+    else:
+        # Contact channels are set by the CSUs themselves: a reload never overwrites them.
+        for key, value in fields.items():
+            setattr(csu, key, value)
+    return csu
+
+
+def search_key(name: str | None, city: str | None, uai: str) -> str:
+    return " ".join(part for part in (fold(name or ""), fold(city or ""), uai.lower()) if part)
+
+
+def load_builtin_directory() -> dict[str, int]:
+    """Create or refresh the built-in CSUs and university establishments; idempotent."""
+    counts = {"academie": 0, "creps": 0, "enseignement_superieur": 0, "national": 0}
+    _upsert_csu(
+        NATIONAL_CSU_CODE,
+        kind=CSUKind.NATIONAL,
+        name="Cellule nationale d'assistance aux élections professionnelles",
+        academie_code=None,
+        source="csudesk",
+    )
+    counts["national"] += 1
+    services = {row["code"]: row["name"] for row in uai_codes.academies()}
+    for territory in uai_codes.prefix_table().values():
+        services.setdefault(territory.academie_code, territory.service)
+    for code, name in sorted(services.items()):
+        is_service = name.startswith(("Vice-rectorat", "Service"))
+        label = name if is_service else f"Académie {_de(name)}"
+        _upsert_csu(
+            academie_csu_code(code),
+            kind=CSUKind.ACADEMIE,
+            name=f"CSU — {label}",
+            academie_code=code,
+            source="built-in directory (academies.csv, uai_prefixes.csv)",
+        )
+        counts["academie"] += 1
+    for row in uai_codes.creps():
+        _upsert_csu(
+            row["code"],
+            kind=CSUKind.CREPS,
+            name=f"CSU — {row['name']}",
+            academie_code=row["academie_code"],
+            city=row["city"],
+            source="built-in directory (creps.csv)",
+        )
+        counts["creps"] += 1
+    db.session.flush()
+    for row in uai_codes.universities():
+        code = uai_codes.validate_uai(row["uai"])
+        csu = _upsert_csu(
+            university_csu_code(code),
+            kind=CSUKind.HIGHER_EDUCATION,
+            name=f"CSU — {row['name']}",
+            academie_code=row["academie_code"],
+            city=row["city"],
+            source="built-in directory (universities.csv)",
+        )
+        db.session.flush()
+        upsert_establishment(
+            code, name=row["name"], city=row["city"], kind="Université", csu=csu, own_csu=True
+        )
+        counts["enseignement_superieur"] += 1
+    db.session.flush()
+    return counts
+
+
+def _de(name: str) -> str:
+    """French elision: 'd'Amiens', 'de Lille', 'de La Réunion'."""
+    return f"d'{name}" if fold(name)[:1] in "aeiou" else f"de {name}"
+
+
+def upsert_establishment(
+    uai: str,
+    *,
+    name: str | None = None,
+    city: str | None = None,
+    kind: str | None = None,
+    csu: CSU | None = None,
+    own_csu: bool | None = None,
+) -> Establishment:
+    """Create or update an establishment; its CSU comes from routing unless given."""
+    establishment = db.session.scalar(select(Establishment).where(Establishment.uai == uai))
+    if establishment is None:
+        if csu is None:
+            csu = route_uai(uai).csu
+        establishment = Establishment(uai=uai, csu_id=csu.id, own_csu=bool(own_csu))
+        db.session.add(establishment)
+    elif csu is not None and establishment.csu_id != csu.id:
+        establishment.csu_id = csu.id
+        _reroute_voters(establishment)
+    if own_csu is not None:
+        establishment.own_csu = own_csu
+    if name:
+        establishment.name = name
+    if city:
+        establishment.city = city
+    if kind:
+        establishment.kind = kind
+    establishment.search_key = search_key(establishment.name, establishment.city, uai)
+    db.session.flush()
+    return establishment
+
+
+def _reroute_voters(establishment: Establishment) -> None:
+    from csudesk.roll.models import Voter
+
+    db.session.flush()
+    db.session.execute(
+        update(Voter)
+        .where(Voter.establishment_id == establishment.id)
+        .values(csu_id=establishment.csu_id)
+    )
+
+
+def attach_establishment(uai: str, csu_code: str) -> Establishment:
+    """Declare that an establishment has its own CSU (a Creps, say); its voters follow."""
+    code = uai_codes.validate_uai(uai)
+    csu = db.session.scalar(select(CSU).where(CSU.code == csu_code))
+    if csu is None:
+        raise RoutingError(f"Aucune CSU de code « {csu_code} ».")
+    return upsert_establishment(code, csu=csu, own_csu=True)
+
+
+def set_contact(csu_code: str, **channels: str | None) -> CSU:
+    """Set a CSU's contact channels (e-mail, phone, hours, web page)."""
+    csu = db.session.scalar(select(CSU).where(CSU.code == csu_code))
+    if csu is None:
+        raise RoutingError(f"Aucune CSU de code « {csu_code} ».")
+    for key, value in channels.items():
+        if value is not None:
+            setattr(csu, key, value.strip() or None)
+    db.session.flush()
+    return csu
+
+
+def search_establishments(query: str, limit: int = 20) -> list[Establishment]:
+    """Establishments whose UAI, name or city contain every word of the query."""
+    words = fold(query).split()[:6]
+    if not words:
+        return []
+    conditions = [Establishment.search_key.contains(word, autoescape=True) for word in words]
+    return list(
+        db.session.scalars(
+            select(Establishment)
+            .where(and_(*conditions))
+            .order_by(Establishment.own_csu.desc(), Establishment.name)
+            .limit(limit)
+        )
+    )
+
+
+def csu_choices(kinds: tuple[str, ...] | None = None) -> list[CSU]:
+    query = select(CSU).order_by(CSU.kind, CSU.name)
+    if kinds:
+        query = query.where(CSU.kind.in_(kinds))
+    return list(db.session.scalars(query))

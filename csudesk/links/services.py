@@ -1,0 +1,150 @@
+"""One-time links: issuing (with limits and revocation), drawing tokens, consuming atomically."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from csudesk.db import utcnow
+from csudesk.extensions import db
+from csudesk.links.models import LinkPurpose, OneTimeLink
+
+# Landing paths of the links, under BASE_URL; the portal blueprint serves them.
+LINK_PATHS = {
+    LinkPurpose.ACTIVATION: "/activation/",
+    LinkPurpose.PASSWORD_RESET: "/mot-de-passe/",
+    LinkPurpose.VOTE_CODE: "/code-de-vote/",
+    LinkPurpose.AGENT_PASSWORD: "/agent/mot-de-passe/",
+}
+
+
+class LinkRefused(Exception):
+    """A link that cannot be issued now; the message is French and says why."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_url(purpose: str, token: str) -> str:
+    """The mailed URL, built from BASE_URL (never from a request's Host header)."""
+    return current_app.config["BASE_URL"].rstrip("/") + LINK_PATHS[LinkPurpose(purpose)] + token
+
+
+def ttl(purpose: str) -> timedelta:
+    return timedelta(hours=current_app.config["LINK_TTL_HOURS"][purpose])
+
+
+def recent_duplicate(voter_id: int, purpose: str, address: str) -> OneTimeLink | None:
+    """A link of the same kind to the same address issued seconds ago and still usable."""
+    since = utcnow() - timedelta(seconds=current_app.config["LINK_DEDUP_SECONDS"])
+    return db.session.scalar(
+        select(OneTimeLink)
+        .where(
+            OneTimeLink.voter_id == voter_id,
+            OneTimeLink.purpose == purpose,
+            OneTimeLink.address == address,
+            OneTimeLink.created_at >= since,
+            OneTimeLink.used_at.is_(None),
+            OneTimeLink.revoked_at.is_(None),
+        )
+        .order_by(OneTimeLink.id.desc())
+        .limit(1)
+    )
+
+
+def links_in_last_hour(voter_id: int) -> tuple[int, datetime | None]:
+    """How many links this voter got in the sliding hour, and the oldest of them."""
+    since = utcnow() - timedelta(hours=1)
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(OneTimeLink.created_at)).where(
+            OneTimeLink.voter_id == voter_id,
+            OneTimeLink.created_at >= since,
+            OneTimeLink.purpose != LinkPurpose.AGENT_PASSWORD,
+        )
+    ).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+    return count, oldest
+
+
+def revoke_live_links(*, purpose: str, voter_id: int | None = None, agent_id: int | None = None) -> int:
+    """Revoke unused links of this purpose: one live link per person and purpose."""
+    query = update(OneTimeLink).where(
+        OneTimeLink.purpose == purpose,
+        OneTimeLink.used_at.is_(None),
+        OneTimeLink.revoked_at.is_(None),
+    )
+    if voter_id is not None:
+        query = query.where(OneTimeLink.voter_id == voter_id)
+    else:
+        query = query.where(OneTimeLink.agent_id == agent_id)
+    return db.session.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+def new_link(**fields) -> OneTimeLink:
+    link = OneTimeLink(**fields)
+    db.session.add(link)
+    db.session.flush()
+    return link
+
+
+def draw_token(link: OneTimeLink, now: datetime) -> str:
+    """Give the link a fresh token (called by the sender just before the mail leaves)."""
+    token = secrets.token_urlsafe(32)
+    link.token_hash = hash_token(token)
+    link.expires_at = now + ttl(link.purpose)
+    return token
+
+
+def find_usable(token: str, purpose: str) -> OneTimeLink | None:
+    """The link this token opens if it can still be used (read-only check)."""
+    link = db.session.scalar(
+        select(OneTimeLink).where(
+            OneTimeLink.token_hash == hash_token(token), OneTimeLink.purpose == purpose
+        )
+    )
+    if link is None or link.used_at or link.revoked_at or not link.expires_at:
+        return None
+    return link if link.expires_at > utcnow() else None
+
+
+def describe_unusable(token: str, purpose: str) -> str:
+    """'unknown', 'used', 'expired' or 'revoked', for the French error page."""
+    link = db.session.scalar(
+        select(OneTimeLink).where(
+            OneTimeLink.token_hash == hash_token(token), OneTimeLink.purpose == purpose
+        )
+    )
+    if link is None or link.expires_at is None:
+        return "unknown"
+    if link.used_at is not None:
+        return "used"
+    if link.revoked_at is not None:
+        return "revoked"
+    return "expired"
+
+
+def consume(token: str, purpose: str) -> OneTimeLink | None:
+    """Use the link in one atomic UPDATE: of N concurrent uses exactly one gets the link."""
+    now = utcnow()
+    token_hash = hash_token(token)
+    result = db.session.execute(
+        update(OneTimeLink)
+        .where(
+            OneTimeLink.token_hash == token_hash,
+            OneTimeLink.purpose == purpose,
+            OneTimeLink.used_at.is_(None),
+            OneTimeLink.revoked_at.is_(None),
+            OneTimeLink.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    link = db.session.scalar(select(OneTimeLink).where(OneTimeLink.token_hash == token_hash))
+    db.session.refresh(link)
+    return link

@@ -1,0 +1,58 @@
+"""flask --app csudesk mail ..."""
+
+import signal
+import socket
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from csudesk.mail import sender
+
+mail_cli = AppGroup("mail", help="The mail outbox.")
+
+
+def _print(report: sender.SendReport) -> None:
+    if report.handled or report.uncertain:
+        click.echo(
+            f"{report.sent} envoyés, {report.retried} à réessayer, {report.failed} en échec,"
+            f" {report.cancelled} annulés, {report.uncertain} incertains"
+        )
+    for error in report.errors:
+        click.echo(f"  {error}", err=True)
+
+
+@mail_cli.command("send")
+@click.option("--watch", is_flag=True, help="Keep running and send mail as it arrives.")
+@click.option("--interval", type=float, default=2.0, show_default=True, help="Idle poll, seconds.")
+def send(watch: bool, interval: float):
+    """Deliver due mail from the outbox through SMTP (Flask-Mail), with retries."""
+    socket.setdefaulttimeout(current_app.config["MAIL_TIMEOUT_SECONDS"])
+    if not watch:
+        # Drain what is due now; stop at the first pass that had nothing to do or hit errors.
+        while True:
+            report = sender.send_due()
+            _print(report)
+            if report.handled == 0 or report.retried or report.failed:
+                return
+    stop = {"now": False}
+
+    def _stop(signum, frame):
+        stop["now"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    click.echo(f"Envoi du courrier en continu vers {current_app.config['MAIL_SERVER']}:"
+               f"{current_app.config['MAIL_PORT']} (Ctrl+C pour arrêter).")
+    sender.run_forever(interval, _print, lambda: stop["now"])
+
+
+@mail_cli.command("sink")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8025, show_default=True)
+@click.option("--maildir", type=click.Path(file_okay=False), help="Also keep each mail here.")
+def sink(host: str, port: int, maildir: str | None):
+    """A local SMTP server for the demo: prints each mail's recipient, subject and links."""
+    from csudesk.mail.sink import serve
+
+    serve(host, port, maildir)

@@ -1,0 +1,245 @@
+"""The outbox sender: claims due mail, draws link tokens, hands mail to SMTP, retries with backoff.
+
+A mail accepted by the SMTP server is never sent again: a row is marked "sending" (committed)
+before the SMTP transaction, and a row found still "sending" after OUTBOX_LEASE_SECONDS (its
+sender died between the server's acceptance and the commit) becomes "uncertain", not pending.
+"""
+
+import json
+import logging
+import smtplib
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.utils import parseaddr
+
+from flask import current_app
+from flask_mail import Message
+from sqlalchemy import select, update
+
+from csudesk.db import utcnow
+from csudesk.extensions import db, mail
+from csudesk.links import services as links
+from csudesk.links.models import OneTimeLink
+from csudesk.mail.models import MailStatus, OutboxMail
+from csudesk.roll.models import VoterEmail
+
+log = logging.getLogger(__name__)
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    uncertain: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed + self.cancelled
+
+
+def backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+
+
+def render(row: OutboxMail, link_url: str | None) -> tuple[str, str, str]:
+    """Render subject, text and HTML bodies of mail/<template>.txt and .html."""
+    context = json.loads(row.context_json or "{}")
+    context["link_url"] = link_url
+    env = current_app.jinja_env
+    text_module = env.get_template(f"mail/{row.template}.txt").make_module(context)
+    html = env.get_template(f"mail/{row.template}.html").render(context)
+    return str(getattr(text_module, "subject", "")).strip(), str(text_module), html
+
+
+def mark_stale_uncertain() -> int:
+    """Rows left "sending" past the lease: the server may have accepted them; never resend."""
+    limit = utcnow() - timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    count = db.session.execute(
+        update(OutboxMail)
+        .where(OutboxMail.status == MailStatus.SENDING, OutboxMail.last_attempt_at < limit)
+        .values(status=MailStatus.UNCERTAIN)
+    ).rowcount
+    db.session.commit()
+    return count
+
+
+def _claim(batch: int) -> list[int]:
+    now = utcnow()
+    ids = list(
+        db.session.scalars(
+            select(OutboxMail.id)
+            .where(OutboxMail.status == MailStatus.PENDING, OutboxMail.next_attempt_at <= now)
+            .order_by(OutboxMail.next_attempt_at, OutboxMail.id)
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        db.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(ids))
+            .values(status=MailStatus.SENDING, last_attempt_at=now)
+        )
+    db.session.commit()
+    return ids
+
+
+def _still_deliverable(row: OutboxMail, link: OneTimeLink | None) -> str | None:
+    """Why the mail must not leave any more, or None."""
+    if link is not None and (link.revoked_at is not None or link.used_at is not None):
+        return "lien remplacé ou déjà utilisé avant l'envoi"
+    if row.voter_id is not None:
+        owner = db.session.scalar(
+            select(VoterEmail.voter_id).where(VoterEmail.address == row.to_address)
+        )
+        if owner != row.voter_id:
+            return "adresse retirée de la liste électorale"
+    return None
+
+
+def _prepare(row_id: int) -> Message | None:
+    """Draw the link token and build the message, in its own transaction."""
+    row = db.session.get(OutboxMail, row_id)
+    link = db.session.get(OneTimeLink, row.link_id) if row.link_id else None
+    reason = _still_deliverable(row, link)
+    if reason is not None:
+        row.status = MailStatus.CANCELLED
+        row.smtp_response = reason
+        db.session.commit()
+        return None
+    url = links.link_url(link.purpose, links.draw_token(link, utcnow())) if link else None
+    subject, text, html = render(row, url)
+    db.session.commit()
+    message = Message(subject=subject, recipients=[row.to_address], body=text, html=html)
+    domain = parseaddr(message.sender)[1].rsplit("@", 1)[-1]
+    message.msgId = f"<outbox-{row.id}.{int(row.created_at.timestamp())}@{domain}>"
+    return message
+
+
+def _smtp_send(connection, message: Message) -> str:
+    """One SMTP transaction; returns the server's final reply to DATA."""
+    host = connection.host
+    sender = parseaddr(message.sender)[1]
+    code, reply = host.mail(sender)
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    for recipient in message.send_to:
+        code, reply = host.rcpt(recipient)
+        if code not in (250, 251):
+            host.rset()
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = host.data(message.as_bytes())
+    if code != 250:
+        host.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    return f"{code} {reply.decode(errors='replace')}"
+
+
+def _finish(row_id: int, status: str, response: str, permanent: bool = False) -> str:
+    row = db.session.get(OutboxMail, row_id)
+    now = utcnow()
+    row.smtp_response = response[:500]
+    if status == MailStatus.SENT:
+        row.status = MailStatus.SENT
+        row.sent_at = now
+        row.attempts += 1
+        if row.link_id:
+            link = db.session.get(OneTimeLink, row.link_id)
+            link.sent_at = now
+        db.session.commit()
+        return "sent"
+    row.attempts += 1
+    if permanent or row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
+        row.status = MailStatus.FAILED
+        outcome = "failed"
+    else:
+        row.status = MailStatus.PENDING
+        row.next_attempt_at = now + backoff(row.attempts)
+        outcome = "retried"
+    db.session.commit()
+    return outcome
+
+
+def send_due(batch: int | None = None) -> SendReport:
+    """Send what is due now, once; returns what happened to each claimed mail."""
+    report = SendReport()
+    report.uncertain = mark_stale_uncertain()
+    ids = _claim(batch or current_app.config["OUTBOX_BATCH"])
+    if not ids:
+        return report
+    connection = None
+    for position, row_id in enumerate(ids):
+        message = _prepare(row_id)
+        if message is None:
+            report.cancelled += 1
+            continue
+        try:
+            if connection is None:
+                connection = mail.connect()
+                connection.__enter__()
+                connection.host.sock.settimeout(current_app.config["MAIL_TIMEOUT_SECONDS"])
+            response = _smtp_send(connection, message)
+        except smtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.smtp_code < 600
+            outcome = _finish(row_id, MailStatus.FAILED, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)
+            report.errors.append(f"{row_id}: {exc.smtp_code}")
+        except smtplib.SMTPRecipientsRefused as exc:
+            (code, reply), = exc.recipients.values()
+            outcome = _finish(row_id, MailStatus.FAILED, f"{code} {reply!r}", 500 <= code < 600)
+            report.errors.append(f"{row_id}: {code}")
+        except (OSError, smtplib.SMTPException) as exc:
+            # Server unreachable or connection lost: this and the rest of the batch wait.
+            outcome = _finish(row_id, MailStatus.FAILED, f"serveur injoignable : {exc}")
+            report.errors.append(f"{row_id}: {exc}")
+            _release(ids[position + 1 :])
+            _count(report, outcome)
+            connection = None
+            break
+        else:
+            outcome = _finish(row_id, MailStatus.SENT, response)
+        _count(report, outcome)
+    if connection is not None:
+        try:
+            connection.__exit__(None, None, None)
+        except (OSError, smtplib.SMTPException):
+            log.warning("SMTP QUIT failed", exc_info=True)
+    return report
+
+
+def _release(ids: list[int]) -> None:
+    """Give back claimed rows that were not attempted."""
+    if ids:
+        db.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id.in_(ids), OutboxMail.status == MailStatus.SENDING)
+            .values(status=MailStatus.PENDING)
+        )
+        db.session.commit()
+
+
+def _count(report: SendReport, outcome: str) -> None:
+    setattr(report, outcome, getattr(report, outcome) + 1)
+
+
+def run_forever(interval: float = 2.0, on_report=None, should_stop=lambda: False) -> None:
+    """Loop until should_stop(): send due mail, then sleep `interval` when idle."""
+    while not should_stop():
+        try:
+            report = send_due()
+        except Exception:  # keep the worker alive; the rows stay in the outbox
+            db.session.rollback()
+            log.exception("outbox pass failed")
+            report = SendReport()
+        if on_report is not None:
+            on_report(report)
+        if report.handled == 0:
+            time.sleep(interval)
+
+
+

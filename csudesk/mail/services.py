@@ -1,0 +1,63 @@
+"""Putting mail in the outbox, in the same transaction as the action that needs it."""
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from csudesk.extensions import db
+from csudesk.mail.models import OutboxMail
+from csudesk.roll.models import Voter, VoterEmail
+from csudesk.text import normalize_email
+
+
+class NotOnRoll(ValueError):
+    """Refused: voter mail goes only to an address stored on the roll for that voter."""
+
+
+def roll_address_of(voter: Voter, raw: str) -> str:
+    """The roll address of this voter equal to `raw` after normalisation, or NotOnRoll."""
+    address = normalize_email(raw)
+    owner = db.session.scalar(select(VoterEmail.voter_id).where(VoterEmail.address == address))
+    if owner != voter.id:
+        raise NotOnRoll("Cette adresse n'est pas une adresse de l'électeur sur la liste électorale.")
+    return address
+
+
+def enqueue_voter_mail(
+    voter: Voter,
+    address: str,
+    template: str,
+    context: dict[str, Any],
+    *,
+    link_id: int | None = None,
+    ticket_id: int | None = None,
+) -> OutboxMail:
+    """Queue a mail to one of the voter's roll addresses (checked here, again at send time)."""
+    mail = OutboxMail(
+        to_address=roll_address_of(voter, address),
+        template=template,
+        context_json=json.dumps(context, ensure_ascii=False, default=str),
+        voter_id=voter.id,
+        link_id=link_id,
+        ticket_id=ticket_id,
+    )
+    db.session.add(mail)
+    db.session.flush()
+    return mail
+
+
+def enqueue_agent_mail(
+    agent_id: int, address: str, template: str, context: dict[str, Any], *, link_id: int | None
+) -> OutboxMail:
+    """Queue a mail to a desk account's own address."""
+    mail = OutboxMail(
+        to_address=address,
+        template=template,
+        context_json=json.dumps(context, ensure_ascii=False, default=str),
+        agent_id=agent_id,
+        link_id=link_id,
+    )
+    db.session.add(mail)
+    db.session.flush()
+    return mail

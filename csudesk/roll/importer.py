@@ -1,0 +1,319 @@
+"""Streaming, idempotent import of the electoral roll CSV (format in README.md)."""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+
+from csudesk.csvio import ImportReport, open_csv
+from csudesk.db import utcnow
+from csudesk.directory.models import Establishment
+from csudesk.directory.services import Router, RoutingError, search_key
+from csudesk.directory.uai import InvalidUAI
+from csudesk.extensions import db
+from csudesk.roll.models import Voter, VoterEmail
+from csudesk.roll.services import name_key, name_phonetic, parse_delivery
+from csudesk.text import is_valid_email, normalize_email
+
+ROLL_COLUMNS = {
+    "roll_id": ("identifiant", "identifiant_electeur", "id_electeur", "roll_id"),
+    "last_name": ("nom", "nom_usage", "nom_de_famille", "last_name"),
+    "first_name": ("prenom", "first_name"),
+    "emails": ("courriels", "courriel", "adresses", "emails", "email"),
+    "uai": ("uai", "uai_affectation", "code_uai"),
+    "delivery": ("remise_notice", "notice", "mode_remise_notice", "delivery"),
+}
+BATCH = 5000
+MAX_EMAILS = 5
+_EMAIL_SPLIT = re.compile(r"[|,\s]+")
+
+
+@dataclass
+class _Row:
+    line: int
+    roll_id: str
+    last_name: str
+    first_name: str
+    emails: list[str]
+    uai: str
+    csu_id: int
+    delivery: str
+
+
+class RollImporter:
+    """Reads the file in batches of BATCH rows; each batch is one transaction.
+
+    Memory holds one batch and the establishment table, whatever the file size. Duplicates
+    inside the file are found through Voter.import_run (the run that last touched the voter).
+    """
+
+    def __init__(self, progress: Callable[[int, int, ImportReport], None] | None = None):
+        self.progress = progress
+        self.report = ImportReport()
+        self.router = Router()
+        self.establishments: dict[str, int] = dict(
+            db.session.execute(select(Establishment.uai, Establishment.id)).tuples().all()
+        )
+        self.run = (db.session.scalar(select(func.max(Voter.import_run))) or 0) + 1
+
+    def import_file(self, path: str) -> ImportReport:
+        source = open_csv(
+            path, ROLL_COLUMNS, required=("roll_id", "last_name", "first_name", "emails", "uai")
+        )
+        batch: list[_Row] = []
+        try:
+            for line, raw in source.rows():
+                self.report.rows += 1
+                row = self._parse(line, raw)
+                if row is not None:
+                    batch.append(row)
+                if len(batch) >= BATCH:
+                    self._write(batch)
+                    batch = []
+                    if self.progress:
+                        self.progress(source.counter.bytes_read, source.total_bytes, self.report)
+            self._write(batch)
+            if self.progress:
+                self.progress(source.total_bytes, source.total_bytes, self.report)
+        finally:
+            source.close()
+        return self.report
+
+    def _parse(self, line: int, raw: dict[str, str]) -> _Row | None:
+        reject = self.report.reject
+        roll_id = raw["roll_id"]
+        if not roll_id or len(roll_id) > 40:
+            reject(line, "identifiant électeur vide ou trop long (40 caractères au plus)")
+            return None
+        last_name, first_name = raw["last_name"], raw["first_name"]
+        if not last_name or not first_name:
+            reject(line, f"{roll_id} : nom et prénom sont obligatoires")
+            return None
+        if len(last_name) > 100 or len(first_name) > 100:
+            reject(line, f"{roll_id} : nom ou prénom trop long (100 caractères au plus)")
+            return None
+        emails: list[str] = []
+        for part in _EMAIL_SPLIT.split(raw["emails"]):
+            if not part:
+                continue
+            address = normalize_email(part)
+            if not is_valid_email(address):
+                reject(line, f"{roll_id} : adresse électronique invalide « {part} »")
+                return None
+            if address not in emails:
+                emails.append(address)
+        if not emails:
+            reject(line, f"{roll_id} : aucune adresse électronique professionnelle")
+            return None
+        if len(emails) > MAX_EMAILS:
+            reject(line, f"{roll_id} : plus de {MAX_EMAILS} adresses")
+            return None
+        try:
+            uai, csu_id, _ = self.router.route(raw["uai"])
+        except (InvalidUAI, RoutingError) as exc:
+            reject(line, f"{roll_id} : {exc}")
+            return None
+        delivery = parse_delivery(raw.get("delivery", ""))
+        if delivery is None:
+            reject(
+                line,
+                f"{roll_id} : mode de remise de la notice « {raw.get('delivery', '')} » inconnu"
+                " (attendu : travail ou domicile)",
+            )
+            return None
+        return _Row(line, roll_id, last_name, first_name, emails, uai, csu_id, delivery)
+
+    def _write(self, batch: list[_Row]) -> None:
+        if not batch:
+            return
+        rows = self._drop_duplicates_in_batch(batch)
+        existing = {
+            r.roll_id: r
+            for r in db.session.execute(
+                select(
+                    Voter.id,
+                    Voter.roll_id,
+                    Voter.last_name,
+                    Voter.first_name,
+                    Voter.establishment_id,
+                    Voter.notice_delivery,
+                    Voter.import_run,
+                ).where(Voter.roll_id.in_([r.roll_id for r in rows]))
+            )
+        }
+        owners = dict(
+            db.session.execute(
+                select(VoterEmail.address, VoterEmail.voter_id).where(
+                    VoterEmail.address.in_([a for r in rows for a in r.emails])
+                )
+            )
+            .tuples()
+            .all()
+        )
+        self._create_missing_establishments(rows)
+        now = utcnow()
+        to_insert: list[_Row] = []
+        to_update: list[dict] = []
+        touched: list[dict] = []
+        kept: list[tuple[_Row, int | None]] = []
+        for row in rows:
+            old = existing.get(row.roll_id)
+            if old is not None and old.import_run == self.run:
+                self.report.reject(row.line, f"{row.roll_id} : identifiant déjà vu plus haut")
+                continue
+            voter_id = old.id if old is not None else None
+            taken = [a for a in row.emails if owners.get(a, voter_id) != voter_id]
+            if taken:
+                self.report.reject(
+                    row.line, f"{row.roll_id} : adresse déjà attribuée à un autre électeur « {taken[0]} »"
+                )
+                continue
+            kept.append((row, voter_id))
+            establishment_id = self.establishments[row.uai]
+            if old is None:
+                to_insert.append(row)
+                continue
+            touched.append({"b_id": old.id, "import_run": self.run})
+            if (old.last_name, old.first_name, old.establishment_id, old.notice_delivery) != (
+                row.last_name,
+                row.first_name,
+                establishment_id,
+                row.delivery,
+            ):
+                to_update.append(
+                    {
+                        "b_id": old.id,
+                        **self._voter_fields(row),
+                        "updated_at": now,
+                    }
+                )
+        new_ids = self._insert_voters(to_insert, now)
+        connection = db.session.connection()
+        if touched:
+            connection.execute(
+                update(Voter).where(Voter.id == bindparam("b_id")).values(import_run=bindparam("import_run")),
+                touched,
+            )
+        if to_update:
+            connection.execute(update(Voter).where(Voter.id == bindparam("b_id")), to_update)
+        emails_changed = self._sync_emails(kept, new_ids)
+        updated_ids = {u["b_id"] for u in to_update} | emails_changed
+        self.report.created += len(to_insert)
+        self.report.updated += len(updated_ids)
+        self.report.unchanged += len(kept) - len(to_insert) - len(updated_ids)
+        db.session.commit()
+
+    def _drop_duplicates_in_batch(self, batch: list[_Row]) -> list[_Row]:
+        seen_ids: set[str] = set()
+        seen_emails: set[str] = set()
+        rows = []
+        for row in batch:
+            if row.roll_id in seen_ids:
+                self.report.reject(row.line, f"{row.roll_id} : identifiant déjà vu plus haut")
+                continue
+            dup = next((a for a in row.emails if a in seen_emails), None)
+            if dup:
+                self.report.reject(row.line, f"{row.roll_id} : adresse « {dup} » déjà vue plus haut")
+                continue
+            seen_ids.add(row.roll_id)
+            seen_emails.update(row.emails)
+            rows.append(row)
+        return rows
+
+    def _voter_fields(self, row: _Row) -> dict:
+        return {
+            "last_name": row.last_name,
+            "first_name": row.first_name,
+            "last_name_key": name_key(row.last_name),
+            "first_name_key": name_key(row.first_name),
+            "name_phonetic": name_phonetic(row.last_name),
+            "establishment_id": self.establishments[row.uai],
+            "csu_id": row.csu_id,
+            "notice_delivery": row.delivery,
+        }
+
+    def _create_missing_establishments(self, rows: list[_Row]) -> None:
+        missing = {r.uai: r.csu_id for r in rows if r.uai not in self.establishments}
+        if not missing:
+            return
+        now = utcnow()
+        db.session.execute(
+            insert(Establishment),
+            [
+                {
+                    "uai": uai,
+                    "csu_id": csu_id,
+                    "own_csu": False,
+                    "search_key": search_key(None, None, uai),
+                    "updated_at": now,
+                }
+                for uai, csu_id in missing.items()
+            ],
+        )
+        self.establishments.update(
+            db.session.execute(
+                select(Establishment.uai, Establishment.id).where(
+                    Establishment.uai.in_(list(missing))
+                )
+            )
+            .tuples()
+            .all()
+        )
+
+    def _insert_voters(self, rows: list[_Row], now) -> dict[str, int]:
+        if not rows:
+            return {}
+        result = db.session.execute(
+            insert(Voter).returning(Voter.id, Voter.roll_id, sort_by_parameter_order=True),
+            [
+                {
+                    "roll_id": row.roll_id,
+                    **self._voter_fields(row),
+                    "import_run": self.run,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for row in rows
+            ],
+        )
+        return {roll_id: voter_id for voter_id, roll_id in result}
+
+    def _sync_emails(self, kept: list[tuple[_Row, int | None]], new_ids: dict[str, int]) -> set[int]:
+        """Make each voter's addresses those of the file; return ids of existing voters changed."""
+        existing_ids = [voter_id for _, voter_id in kept if voter_id is not None]
+        current: dict[int, list[str]] = {}
+        if existing_ids:
+            for voter_id, address in db.session.execute(
+                select(VoterEmail.voter_id, VoterEmail.address)
+                .where(VoterEmail.voter_id.in_(existing_ids))
+                .order_by(VoterEmail.voter_id, VoterEmail.position)
+            ):
+                current.setdefault(voter_id, []).append(address)
+        changed: set[int] = set()
+        stale: list[int] = []
+        fresh: list[dict] = []
+        for row, voter_id in kept:
+            if voter_id is None:
+                voter_id = new_ids[row.roll_id]
+            elif current.get(voter_id, []) == row.emails:
+                continue
+            else:
+                changed.add(voter_id)
+                stale.append(voter_id)
+            fresh.extend(
+                {"voter_id": voter_id, "address": address, "position": position}
+                for position, address in enumerate(row.emails)
+            )
+        if stale:
+            db.session.execute(delete(VoterEmail).where(VoterEmail.voter_id.in_(stale)))
+        if fresh:
+            db.session.execute(insert(VoterEmail), fresh)
+        return changed
+
+
+def import_roll(
+    path: str, progress: Callable[[int, int, ImportReport], None] | None = None
+) -> ImportReport:
+    """Import a roll file (see RollImporter)."""
+    return RollImporter(progress).import_file(path)

@@ -1,0 +1,62 @@
+"""Response headers, session timeouts and safe redirects (SECURITY.md 10, 11, 15, 16)."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def register_security(app: Flask) -> None:
+    app.before_request(enforce_session_timeouts)
+    app.after_request(set_security_headers)
+
+
+def enforce_session_timeouts():
+    """Idle (30 min) and absolute (12 h) limits on desk sessions."""
+    if not current_user.is_authenticated:
+        return None
+    now = datetime.now(UTC).timestamp()
+    auth_at = session.get("auth_at", 0)
+    seen_at = session.get("seen_at", 0)
+    idle = timedelta(minutes=current_app.config["SESSION_IDLE_MINUTES"]).total_seconds()
+    absolute = timedelta(hours=current_app.config["SESSION_ABSOLUTE_HOURS"]).total_seconds()
+    if now - seen_at > idle or now - auth_at > absolute:
+        logout_user()
+        session.clear()
+        flash("Votre session a expiré : reconnectez-vous.", "info")
+        return redirect(url_for("auth.login", next=safe_next(request.full_path)))
+    session["seen_at"] = now
+    return None
+
+
+def set_security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    if request.is_secure:
+        headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if current_user.is_authenticated or getattr(request, "no_store", False):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
+def safe_next(target: str | None) -> str | None:
+    """A same-site relative path, or None: refuses '//x', '/\\\\x', '/%09/x', schemes."""
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return None
+    if target.startswith(("//", "/\\")) or any(ord(c) < 0x21 or c == "\\" for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target.rstrip("?") or None

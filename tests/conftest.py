@@ -1,0 +1,87 @@
+"""Test fixtures: the app on a fresh database (SQLite per test, or PostgreSQL truncated per test)."""
+
+import os
+
+import pytest
+from sqlalchemy import text
+
+from csudesk import create_app
+from csudesk.extensions import db
+
+pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.factories", "tests.fixtures.browser"]
+
+POSTGRES_URL = os.environ.get("CSUDESK_TEST_DATABASE_URL")
+ON_POSTGRES = bool(POSTGRES_URL)
+
+
+def base_config(database_uri: str, smtp_port: int) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "WTF_CSRF_ENABLED": False,
+        "ARGON2_PROFILE": "fast",
+        "SESSION_COOKIE_SECURE": False,
+        "BASE_URL": "http://csudesk.test",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema(smtp_server):
+    """Build the schema once per session on PostgreSQL."""
+    if not ON_POSTGRES:
+        yield
+        return
+    app = create_app(base_config(POSTGRES_URL, smtp_server.port))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.commit()
+    yield
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_config(tmp_path, smtp_server, _postgres_schema) -> dict:
+    """Override keys here (request the fixture and update it) before `app` is built."""
+    uri = POSTGRES_URL or f"sqlite:///{tmp_path / 'csudesk-test.sqlite3'}"
+    return base_config(uri, smtp_server.port)
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        if ON_POSTGRES:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            db.session.commit()
+        else:
+            db.create_all()
+        yield app
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def directory(app):
+    """The built-in directory, loaded."""
+    from csudesk.directory.services import load_builtin_directory
+
+    load_builtin_directory()
+    db.session.commit()
