@@ -25,6 +25,7 @@ logconfig_dict = {
         "access": {"class": "logging.StreamHandler", "filters": ["redact"], "stream": "ext://sys.stdout"},
         "error": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
     },
+    "root": {"level": "INFO", "handlers": ["error"]},
     "loggers": {
         "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
