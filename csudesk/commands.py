@@ -15,7 +15,9 @@ def seed(voters: int, if_empty: bool):
     from csudesk import demo
 
     if if_empty and not demo.database_is_empty():
-        click.echo("La base contient déjà une liste électorale : données de démonstration conservées.")
+        click.echo(
+            "La base contient déjà une liste électorale : données de démonstration conservées."
+        )
     else:
         summary = demo.seed_demo(voters)
         click.echo(f"{summary.voters} électeurs générés, {summary.activated} comptes activés.")

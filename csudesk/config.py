@@ -44,6 +44,8 @@ MAIL_USERNAME = None
 MAIL_PASSWORD = None
 MAIL_DEFAULT_SENDER = ("Élections professionnelles — assistance", "ne-pas-repondre@csudesk.example")
 MAIL_TIMEOUT_SECONDS = 10
+# Flask-Mail suppresses sending under TESTING; csudesk's tests deliver to a real SMTP server.
+MAIL_SUPPRESS_SEND = False
 OUTBOX_MAX_ATTEMPTS = 8
 OUTBOX_BATCH = 50
 # A mail left "sending" longer than this (a crashed sender) is marked uncertain, never resent.

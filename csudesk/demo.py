@@ -1,4 +1,4 @@
-"""Demo data for `make run`: the directory, a generated roll, desk accounts, some portal activity."""
+"""Demo data for `make run`: directory, generated roll, desk accounts, portal activity."""
 
 import os
 import random
@@ -31,9 +31,21 @@ DEMO_ACCOUNTS = [
     ("agent.paris1@csudesk.example", "Paul Panthéon", Role.AGENT, "ESR-0751717J"),
 ]
 DEMO_CONTACTS = {
-    "AC-09": ("csu-elections@ac-lille.example", "03 20 00 00 00", "du lundi au vendredi, 8 h 30 – 18 h"),
-    "AC-25": ("csu-elections@ac-versailles.example", "01 30 00 00 00", "du lundi au vendredi, 9 h – 17 h"),
-    "ESR-0751717J": ("csu-elections@univ-paris1.example", None, "du lundi au vendredi, 9 h – 12 h 30"),
+    "AC-09": (
+        "csu-elections@ac-lille.example",
+        "03 20 00 00 00",
+        "du lundi au vendredi, 8 h 30 – 18 h",
+    ),
+    "AC-25": (
+        "csu-elections@ac-versailles.example",
+        "01 30 00 00 00",
+        "du lundi au vendredi, 9 h – 17 h",
+    ),
+    "ESR-0751717J": (
+        "csu-elections@univ-paris1.example",
+        None,
+        "du lundi au vendredi, 9 h – 12 h 30",
+    ),
 }
 ACTIVATED_SHARE = 0.6
 

@@ -18,7 +18,8 @@ MESSAGES = {
     ),
     500: (
         "Erreur du service",
-        "Une erreur inattendue s'est produite ; rien n'a été enregistré. Réessayez dans un instant.",
+        "Une erreur inattendue s'est produite ; rien n'a été enregistré."
+        " Réessayez dans un instant.",
     ),
 }
 

@@ -22,7 +22,11 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": RedactTokens}},
     "handlers": {
-        "access": {"class": "logging.StreamHandler", "filters": ["redact"], "stream": "ext://sys.stdout"},
+        "access": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact"],
+            "stream": "ext://sys.stdout",
+        },
         "error": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
     },
     "root": {"level": "INFO", "handlers": ["error"]},

@@ -1,4 +1,8 @@
-"""Test fixtures: the app on a fresh database (SQLite per test, or PostgreSQL truncated per test)."""
+"""Fixtures: the app on a fresh database (a SQLite file per test, or PostgreSQL truncated).
+
+The public blueprint's tests live in tests/public_site: a tests/public package would shadow
+the `public` distribution that aiosmtpd imports.
+"""
 
 import os
 

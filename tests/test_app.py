@@ -51,7 +51,12 @@ def test_security_headers(client, directory):
 
 
 def test_session_cookie_flags_by_default(smtp_server, tmp_path):
-    app = create_app({**base_config(f"sqlite:///{tmp_path}/c.sqlite3", smtp_server.port), "SESSION_COOKIE_SECURE": True})
+    app = create_app(
+        {
+            **base_config(f"sqlite:///{tmp_path}/c.sqlite3", smtp_server.port),
+            "SESSION_COOKIE_SECURE": True,
+        }
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -93,12 +98,13 @@ def test_migrations_produce_the_models_schema(app_config, tmp_path):
         assert _schema_diff(f"sqlite:///{tmp_path / 'migrated.sqlite3'}", app_config) == []
         return
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    name = "csudesk_migration_check"
+    base, test_database = POSTGRES_URL.rsplit("/", 1)
+    name = f"{test_database}_migration_check"  # per test database: parallel runs do not collide
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        assert _schema_diff(POSTGRES_URL.rsplit("/", 1)[0] + "/" + name, app_config) == []
+        assert _schema_diff(f"{base}/{name}", app_config) == []
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -97,17 +97,20 @@ def verify_chain(progress: Callable[[int], None] | None = None) -> ChainReport:
     result = db.session.execute(
         select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000)
     )
-    for entry in result.scalars():
-        if entry.prev_hash != prev:
-            return ChainReport(
-                checked, entry.id, "l'entrée précédente a été supprimée, insérée ou modifiée"
-            )
-        if not hmac.compare_digest(entry.hash, _digest(key, entry)):
-            return ChainReport(checked, entry.id, "le contenu de l'entrée a été modifié")
-        prev = entry.hash
-        checked += 1
-        if progress and checked % 10000 == 0:
-            progress(checked)
+    try:
+        for entry in result.scalars():
+            if entry.prev_hash != prev:
+                return ChainReport(
+                    checked, entry.id, "l'entrée précédente a été supprimée, insérée ou modifiée"
+                )
+            if not hmac.compare_digest(entry.hash, _digest(key, entry)):
+                return ChainReport(checked, entry.id, "le contenu de l'entrée a été modifié")
+            prev = entry.hash
+            checked += 1
+            if progress and checked % 10000 == 0:
+                progress(checked)
+    finally:
+        result.close()
     return ChainReport(checked)
 
 

@@ -13,7 +13,12 @@ from csudesk.extensions import db
 
 # Canonical column -> header variants (API field names, CSV labels, older labels).
 ANNUAIRE_COLUMNS = {
-    "uai": ("Identifiant_de_l_etablissement", "identifiant de l'établissement", "uai", "numero_uai"),
+    "uai": (
+        "Identifiant_de_l_etablissement",
+        "identifiant de l'établissement",
+        "uai",
+        "numero_uai",
+    ),
     "name": ("Nom_etablissement", "nom de l'établissement", "appellation_officielle"),
     "kind": ("Type_etablissement", "type d'établissement", "libelle_nature"),
     "city": ("Nom_commune", "commune", "libelle_commune"),
@@ -21,9 +26,7 @@ ANNUAIRE_COLUMNS = {
 BATCH = 1000
 
 
-def import_annuaire(
-    path: str, progress: Callable[[int, int], None] | None = None
-) -> ImportReport:
+def import_annuaire(path: str, progress: Callable[[int, int], None] | None = None) -> ImportReport:
     """Create or rename establishments from the export; idempotent, bad rows reported."""
     source = open_csv(path, ANNUAIRE_COLUMNS, required=("uai", "name"))
     report = ImportReport()

@@ -54,7 +54,9 @@ def route(uai: str):
         f"web {csu.web_url}" if csu.web_url else None,
     ]
     contact = [c for c in contact if c]
-    click.echo("Contact : " + ("; ".join(contact) if contact else "non renseigné (directory set-contact)"))
+    click.echo(
+        "Contact : " + ("; ".join(contact) if contact else "non renseigné (directory set-contact)")
+    )
 
 
 @directory_cli.command("import-annuaire")

@@ -26,7 +26,9 @@ def validate_uai(raw: str) -> str:
     """Return the normalised UAI or raise InvalidUAI with a clear reason."""
     uai = normalize_uai(raw)
     if len(uai) != 8:
-        raise InvalidUAI(f"« {raw.strip()} » : un code UAI compte 8 caractères (7 chiffres et 1 lettre).")
+        raise InvalidUAI(
+            f"« {raw.strip()} » : un code UAI compte 8 caractères (7 chiffres et 1 lettre)."
+        )
     digits, letter = uai[:7], uai[7]
     if not digits.isdigit():
         raise InvalidUAI(f"« {uai} » : les 7 premiers caractères d'un code UAI sont des chiffres.")

@@ -32,7 +32,7 @@ class Calendar:
         return self.vote_opens <= now < self.vote_closes
 
     def phase(self, now: datetime) -> str:
-        """"before_portal", "portal_open", "voting" or "closed"."""
+        """ "before_portal", "portal_open", "voting" or "closed"."""
         if now < self.portal_opens:
             return "before_portal"
         if now < self.vote_opens:

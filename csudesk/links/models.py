@@ -50,9 +50,7 @@ class OneTimeLink(db.Model):
     """
 
     __tablename__ = "one_time_link"
-    __table_args__ = (
-        Index("ix_one_time_link_voter_purpose", "voter_id", "purpose", "created_at"),
-    )
+    __table_args__ = (Index("ix_one_time_link_voter_purpose", "voter_id", "purpose", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(String(20))

@@ -70,7 +70,9 @@ def links_in_last_hour(voter_id: int) -> tuple[int, datetime | None]:
     return count, oldest
 
 
-def revoke_live_links(*, purpose: str, voter_id: int | None = None, agent_id: int | None = None) -> int:
+def revoke_live_links(
+    *, purpose: str, voter_id: int | None = None, agent_id: int | None = None
+) -> int:
     """Revoke unused links of this purpose: one live link per person and purpose."""
     query = update(OneTimeLink).where(
         OneTimeLink.purpose == purpose,

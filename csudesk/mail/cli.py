@@ -42,8 +42,10 @@ def send(watch: bool, interval: float):
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    click.echo(f"Envoi du courrier en continu vers {current_app.config['MAIL_SERVER']}:"
-               f"{current_app.config['MAIL_PORT']} (Ctrl+C pour arrêter).")
+    click.echo(
+        f"Envoi du courrier en continu vers {current_app.config['MAIL_SERVER']}:"
+        f"{current_app.config['MAIL_PORT']} (Ctrl+C pour arrêter)."
+    )
     sender.run_forever(interval, _print, lambda: stop["now"])
 
 

@@ -44,7 +44,9 @@ class SendReport:
 
 
 def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS))
+    return timedelta(
+        seconds=min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    )
 
 
 def render(row: OutboxMail, link_url: str | None) -> tuple[str, str, str]:
@@ -125,6 +127,7 @@ def _prepare(row_id: int) -> Message | None:
 def _smtp_send(connection, message: Message) -> str:
     """One SMTP transaction; returns the server's final reply to DATA."""
     host = connection.host
+    host.ehlo_or_helo_if_needed()
     sender = parseaddr(message.sender)[1]
     code, reply = host.mail(sender)
     if code != 250:
@@ -187,10 +190,12 @@ def send_due(batch: int | None = None) -> SendReport:
             response = _smtp_send(connection, message)
         except smtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.smtp_code < 600
-            outcome = _finish(row_id, MailStatus.FAILED, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)
+            outcome = _finish(
+                row_id, MailStatus.FAILED, f"{exc.smtp_code} {exc.smtp_error!r}", permanent
+            )
             report.errors.append(f"{row_id}: {exc.smtp_code}")
         except smtplib.SMTPRecipientsRefused as exc:
-            (code, reply), = exc.recipients.values()
+            ((code, reply),) = exc.recipients.values()
             outcome = _finish(row_id, MailStatus.FAILED, f"{code} {reply!r}", 500 <= code < 600)
             report.errors.append(f"{row_id}: {code}")
         except (OSError, smtplib.SMTPException) as exc:
@@ -240,6 +245,3 @@ def run_forever(interval: float = 2.0, on_report=None, should_stop=lambda: False
             on_report(report)
         if report.handled == 0:
             time.sleep(interval)
-
-
-

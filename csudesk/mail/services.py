@@ -20,7 +20,9 @@ def roll_address_of(voter: Voter, raw: str) -> str:
     address = normalize_email(raw)
     owner = db.session.scalar(select(VoterEmail.voter_id).where(VoterEmail.address == address))
     if owner != voter.id:
-        raise NotOnRoll("Cette adresse n'est pas une adresse de l'électeur sur la liste électorale.")
+        raise NotOnRoll(
+            "Cette adresse n'est pas une adresse de l'électeur sur la liste électorale."
+        )
     return address
 
 

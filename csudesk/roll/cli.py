@@ -47,7 +47,8 @@ def import_command(path: str, rejects: str | None):
     elapsed = time.monotonic() - started
     click.echo(
         f"{report.rows} lignes lues en {elapsed:.1f} s : {report.created} électeurs créés,"
-        f" {report.updated} mis à jour, {report.unchanged} inchangés, {report.rejected} lignes rejetées."
+        f" {report.updated} mis à jour, {report.unchanged} inchangés,"
+        f" {report.rejected} lignes rejetées."
     )
     for line, reason in report.rejects[:50]:
         click.echo(f"  ligne {line} : {reason}")
@@ -62,14 +63,15 @@ def import_command(path: str, rejects: str | None):
 @click.option("--seed", type=int, default=2026, show_default=True)
 def generate_command(voters: int, out: str, seed: int):
     """Write a realistic synthetic roll (demos and benchmarks)."""
-    with open(out, "w", encoding="utf-8", newline="") as handle:
-        with click.progressbar(length=voters, label="Génération", file=sys.stderr) as bar:
-            state = {"done": 0}
+    with (
+        open(out, "w", encoding="utf-8", newline="") as handle,
+        click.progressbar(length=voters, label="Génération", file=sys.stderr) as bar,
+    ):
+        state = {"done": 0}
 
-            def progress(done: int) -> None:
-                bar.update(done - state["done"])
-                state["done"] = done
+        def progress(done: int) -> None:
+            bar.update(done - state["done"])
+            state["done"] = done
 
-            generate_roll(handle, voters, seed, progress)
+        generate_roll(handle, voters, seed, progress)
     click.echo(f"{voters} électeurs écrits dans {out}.")
-

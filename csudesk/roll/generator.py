@@ -1,4 +1,4 @@
-"""Synthetic electoral roll for demos and benchmarks: French names, academic addresses, valid UAIs."""
+"""Synthetic electoral roll for demos and benchmarks: French names, academic addresses, UAIs."""
 
 import csv
 import random

@@ -166,7 +166,8 @@ class RollImporter:
             taken = [a for a in row.emails if owners.get(a, voter_id) != voter_id]
             if taken:
                 self.report.reject(
-                    row.line, f"{row.roll_id} : adresse déjà attribuée à un autre électeur « {taken[0]} »"
+                    row.line,
+                    f"{row.roll_id} : adresse déjà attribuée à un autre électeur « {taken[0]} »",
                 )
                 continue
             kept.append((row, voter_id))
@@ -192,7 +193,9 @@ class RollImporter:
         connection = db.session.connection()
         if touched:
             connection.execute(
-                update(Voter).where(Voter.id == bindparam("b_id")).values(import_run=bindparam("import_run")),
+                update(Voter)
+                .where(Voter.id == bindparam("b_id"))
+                .values(import_run=bindparam("import_run")),
                 touched,
             )
         if to_update:
@@ -214,7 +217,9 @@ class RollImporter:
                 continue
             dup = next((a for a in row.emails if a in seen_emails), None)
             if dup:
-                self.report.reject(row.line, f"{row.roll_id} : adresse « {dup} » déjà vue plus haut")
+                self.report.reject(
+                    row.line, f"{row.roll_id} : adresse « {dup} » déjà vue plus haut"
+                )
                 continue
             seen_ids.add(row.roll_id)
             seen_emails.update(row.emails)
@@ -279,7 +284,9 @@ class RollImporter:
         )
         return {roll_id: voter_id for voter_id, roll_id in result}
 
-    def _sync_emails(self, kept: list[tuple[_Row, int | None]], new_ids: dict[str, int]) -> set[int]:
+    def _sync_emails(
+        self, kept: list[tuple[_Row, int | None]], new_ids: dict[str, int]
+    ) -> set[int]:
         """Make each voter's addresses those of the file; return ids of existing voters changed."""
         existing_ids = [voter_id for _, voter_id in kept if voter_id is not None]
         current: dict[int, list[str]] = {}

@@ -23,7 +23,10 @@ NOTICE_DELIVERY_LABELS = {
 
 
 class Voter(db.Model):
-    """One person on the roll. csu_id copies establishment.csu_id so scoped lookups use one index."""
+    """One person on the roll.
+
+    csu_id copies establishment.csu_id so that scoped lookups use one index.
+    """
 
     __tablename__ = "voter"
     __table_args__ = (

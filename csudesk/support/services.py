@@ -101,7 +101,11 @@ def _issue(
     )
     if ticket is not None:
         add_event(
-            ticket, actor, "action", f"{LINK_PURPOSE_LABELS[purpose]} envoyé à {address}", link_id=link.id
+            ticket,
+            actor,
+            "action",
+            f"{LINK_PURPOSE_LABELS[purpose]} envoyé à {address}",
+            link_id=link.id,
         )
     audit.record(
         actor,

@@ -120,9 +120,7 @@ class TicketEvent(db.Model):
     __tablename__ = "ticket_event"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("ticket.id", ondelete="CASCADE"), index=True
-    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     kind: Mapped[str] = mapped_column(String(30))

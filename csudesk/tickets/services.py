@@ -28,7 +28,9 @@ class TicketError(ValueError):
     """A refused ticket change; the message is French."""
 
 
-def add_event(ticket: Ticket, actor: Actor, kind: str, text: str | None = None, **fields) -> TicketEvent:
+def add_event(
+    ticket: Ticket, actor: Actor, kind: str, text: str | None = None, **fields
+) -> TicketEvent:
     event = TicketEvent(ticket=ticket, agent_id=actor.agent_id, kind=kind, text=text, **fields)
     db.session.add(event)
     ticket.updated_at = utcnow()
@@ -107,7 +109,12 @@ def change_status(actor: Actor, ticket: Ticket, status: str) -> None:
     add_event(ticket, actor, "status", f"{STATUS_LABELS[before]} → {STATUS_LABELS[status]}")
     db.session.flush()
     audit.record(
-        actor, "ticket.status", voter_id=ticket.voter_id, ticket_id=ticket.id, before=before, after=status
+        actor,
+        "ticket.status",
+        voter_id=ticket.voter_id,
+        ticket_id=ticket.id,
+        before=before,
+        after=status,
     )
 
 

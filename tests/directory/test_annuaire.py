@@ -7,7 +7,10 @@ from csudesk.directory.annuaire import import_annuaire
 from csudesk.directory.models import Establishment
 from csudesk.extensions import db
 
-HEADER = "Identifiant_de_l_etablissement;Nom_etablissement;Type_etablissement;Code_postal;Nom_commune;Code_departement"
+HEADER = (
+    "Identifiant_de_l_etablissement;Nom_etablissement;Type_etablissement;"
+    "Code_postal;Nom_commune;Code_departement"
+)
 
 
 def write(tmp_path, lines, name="annuaire.csv", encoding="utf-8"):
@@ -38,7 +41,10 @@ def test_imports_names_and_reports_bad_rows_with_line_numbers(directory, tmp_pat
     assert "déjà présent" in lines[7]
     college = db.session.query(Establishment).filter_by(uai="0783774D").one()
     assert (college.name, college.city, college.kind, college.csu.code) == (
-        "Nouveau collège André Chénier", "Mantes-la-Jolie", "Collège", "AC-25"
+        "Nouveau collège André Chénier",
+        "Mantes-la-Jolie",
+        "Collège",
+        "AC-25",
     )
 
 
@@ -48,17 +54,26 @@ def test_import_is_idempotent_and_updates_changed_names(directory, tmp_path):
     again = import_annuaire(write(tmp_path, lines))
     assert (first.created, again.created, again.updated, again.unchanged) == (1, 0, 0, 1)
     renamed = import_annuaire(
-        write(tmp_path, [HEADER, "0783774D;Nouveau collège André Chénier;Collège;78200;Mantes-la-Jolie;078"])
+        write(
+            tmp_path,
+            [HEADER, "0783774D;Nouveau collège André Chénier;Collège;78200;Mantes-la-Jolie;078"],
+        )
     )
     assert renamed.updated == 1
-    assert db.session.query(Establishment).filter_by(uai="0783774D").one().name.startswith("Nouveau")
+    assert (
+        db.session.query(Establishment).filter_by(uai="0783774D").one().name.startswith("Nouveau")
+    )
 
 
 def test_university_keeps_its_own_csu_when_renamed(directory, tmp_path):
-    import_annuaire(write(tmp_path, [HEADER, "0751717J;Université Paris 1;Université;75005;Paris;075"]))
+    import_annuaire(
+        write(tmp_path, [HEADER, "0751717J;Université Paris 1;Université;75005;Paris;075"])
+    )
     university = db.session.query(Establishment).filter_by(uai="0751717J").one()
     assert (university.name, university.own_csu, university.csu.code) == (
-        "Université Paris 1", True, "ESR-0751717J"
+        "Université Paris 1",
+        True,
+        "ESR-0751717J",
     )
 
 
@@ -77,9 +92,16 @@ def test_header_variants_match_case_insensitively(directory, tmp_path, header):
 
 
 def test_windows_1252_file_is_read(directory, tmp_path):
-    path = write(tmp_path, [HEADER, "0770934X;Lycée Léonard de Vinci;Lycée;77000;Melun;077"], encoding="cp1252")
+    path = write(
+        tmp_path,
+        [HEADER, "0770934X;Lycée Léonard de Vinci;Lycée;77000;Melun;077"],
+        encoding="cp1252",
+    )
     import_annuaire(path)
-    assert db.session.query(Establishment).filter_by(uai="0770934X").one().name == "Lycée Léonard de Vinci"
+    assert (
+        db.session.query(Establishment).filter_by(uai="0770934X").one().name
+        == "Lycée Léonard de Vinci"
+    )
 
 
 def test_missing_column_is_a_clear_error(directory, tmp_path):

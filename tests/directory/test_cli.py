@@ -7,11 +7,24 @@ from csudesk.extensions import db
 def test_load_reports_counts(runner, app):
     result = runner.invoke(args=["directory", "load"])
     assert result.exit_code == 0, result.output
-    assert "33 CSU académiques, 17 CSU de Creps, 73 CSU d'universités, 1 cellule nationale" in result.output
+    assert (
+        "33 CSU académiques, 17 CSU de Creps, 73 CSU d'universités, 1 cellule nationale"
+        in result.output
+    )
 
 
 def test_route_prints_name_kind_and_contact(runner, directory):
-    runner.invoke(args=["directory", "set-contact", "AC-27", "--email", "csu@ac-corse.example", "--phone", "04 95 00 00 00"])
+    runner.invoke(
+        args=[
+            "directory",
+            "set-contact",
+            "AC-27",
+            "--email",
+            "csu@ac-corse.example",
+            "--phone",
+            "04 95 00 00 00",
+        ]
+    )
     result = runner.invoke(args=["directory", "route", "6200001g"])
     assert result.exit_code == 0, result.output
     assert "CSU — Académie de Corse [AC-27]" in result.output

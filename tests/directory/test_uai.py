@@ -50,8 +50,20 @@ def test_check_letter_alphabet_skips_i_o_q():
 
 @pytest.mark.parametrize(
     "prefix,academie",
-    [("620", "27"), ("720", "27"), ("075", "01"), ("078", "25"), ("971", "32"), ("972", "31"),
-     ("973", "33"), ("974", "28"), ("976", "43"), ("983", "40"), ("984", "41"), ("975", "44")],
+    [
+        ("620", "27"),
+        ("720", "27"),
+        ("075", "01"),
+        ("078", "25"),
+        ("971", "32"),
+        ("972", "31"),
+        ("973", "33"),
+        ("974", "28"),
+        ("976", "43"),
+        ("983", "40"),
+        ("984", "41"),
+        ("975", "44"),
+    ],
 )
 def test_prefix_table(prefix, academie):
     assert uai_codes.prefix_table()[prefix].academie_code == academie
@@ -104,7 +116,9 @@ def test_university_routes_to_its_own_csu(directory):
 def test_school_routes_to_academic_csu(directory):
     route = route_uai("0590001F")
     assert (route.reason, route.csu.code, route.csu.name) == (
-        "academie", "AC-09", "CSU — Académie de Lille"
+        "academie",
+        "AC-09",
+        "CSU — Académie de Lille",
     )
 
 
@@ -140,7 +154,6 @@ def test_directory_load_is_idempotent(directory):
 
 def test_attach_moves_establishment_and_its_voters(make_voter):
     from csudesk.directory.services import attach_establishment
-
     from csudesk.extensions import db
 
     voter = make_voter(uai="0030001K")

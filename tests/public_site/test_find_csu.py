@@ -12,7 +12,9 @@ def test_page_works_without_a_query(client, directory):
 
 
 def test_by_uai_shows_academic_csu_and_contact(client, directory):
-    set_contact("AC-25", email="csu@ac-versailles.example", phone="01 30 00 00 00", hours="9 h – 17 h")
+    set_contact(
+        "AC-25", email="csu@ac-versailles.example", phone="01 30 00 00 00", hours="9 h – 17 h"
+    )
     db.session.commit()
     response = client.get("/trouver-ma-csu?q=0783774d")
     assert response.status_code == 200

@@ -24,7 +24,9 @@ def test_generated_roll_is_realistic_and_valid():
     assert 50 < two < 300  # about 8 % have a second address
     for row in body:
         uai_codes.validate_uai(row[4])
-        assert row[4] in {u["uai"] for u in uai_codes.universities()} or uai_codes.territory_of(row[4])
+        assert row[4] in {u["uai"] for u in uai_codes.universities()} or uai_codes.territory_of(
+            row[4]
+        )
     assert {r[5] for r in body} == {"travail", "domicile"}
     assert any(not r[1].isascii() for r in body)  # accented names
 

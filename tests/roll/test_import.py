@@ -61,9 +61,7 @@ def test_imports_voters_with_their_addresses_and_csu(directory, tmp_path):
     ],
 )
 def test_bad_rows_are_rejected_with_line_and_reason(directory, tmp_path, row, reason):
-    report = import_roll(
-        write(tmp_path, ["E1;DUPONT;Jean;jean@ac-lille.fr;0590001F;travail", row])
-    )
+    report = import_roll(write(tmp_path, ["E1;DUPONT;Jean;jean@ac-lille.fr;0590001F;travail", row]))
     assert (report.created, report.rejected) == (1, 1)
     line, text = report.rejects[0]
     assert line == 3
@@ -97,21 +95,34 @@ def test_second_import_of_the_same_file_changes_nothing(directory, tmp_path):
     snapshot = db.session.execute(
         select(Voter.id, Voter.updated_at, Voter.last_name, Voter.csu_id).order_by(Voter.id)
     ).all()
-    emails = db.session.execute(select(VoterEmail.id, VoterEmail.address).order_by(VoterEmail.id)).all()
+    emails = db.session.execute(
+        select(VoterEmail.id, VoterEmail.address).order_by(VoterEmail.id)
+    ).all()
     again = import_roll(str(path))
     assert (first.created, first.rejected) == (300, 0)
     assert (again.created, again.updated, again.unchanged, again.rejected) == (0, 0, 300, 0)
     db.session.expire_all()
-    assert db.session.execute(
-        select(Voter.id, Voter.updated_at, Voter.last_name, Voter.csu_id).order_by(Voter.id)
-    ).all() == snapshot
-    assert db.session.execute(select(VoterEmail.id, VoterEmail.address).order_by(VoterEmail.id)).all() == emails
+    assert (
+        db.session.execute(
+            select(Voter.id, Voter.updated_at, Voter.last_name, Voter.csu_id).order_by(Voter.id)
+        ).all()
+        == snapshot
+    )
+    assert (
+        db.session.execute(select(VoterEmail.id, VoterEmail.address).order_by(VoterEmail.id)).all()
+        == emails
+    )
 
 
 def test_changed_rows_are_updated(directory, tmp_path):
-    import_roll(write(tmp_path, ["E1;DUPONT;Marie;marie@ac-lille.fr|m.d@ac-lille.fr;0590001F;travail"]))
+    import_roll(
+        write(tmp_path, ["E1;DUPONT;Marie;marie@ac-lille.fr|m.d@ac-lille.fr;0590001F;travail"])
+    )
     report = import_roll(
-        write(tmp_path, ["E1;DUPONT-DURAND;Marie;m.d@ac-lille.fr|marie.dd@ac-lille.fr;0783774D;domicile"])
+        write(
+            tmp_path,
+            ["E1;DUPONT-DURAND;Marie;m.d@ac-lille.fr|marie.dd@ac-lille.fr;0783774D;domicile"],
+        )
     )
     assert (report.created, report.updated) == (0, 1)
     db.session.expire_all()
@@ -140,9 +151,7 @@ def test_interrupted_import_is_consistent_and_can_be_run_again(directory, tmp_pa
         import_roll(str(path))
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Voter)) == 20
-    orphans = db.session.scalar(
-        select(func.count()).select_from(Voter).where(~Voter.emails.any())
-    )
+    orphans = db.session.scalar(select(func.count()).select_from(Voter).where(~Voter.emails.any()))
     assert orphans == 0
     monkeypatch.setattr(importer_module.RollImporter, "_write", real_write)
     report = import_roll(str(path))

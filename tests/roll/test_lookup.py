@@ -40,7 +40,13 @@ def _scope(code):
 
 @pytest.mark.parametrize(
     "typed_last,typed_first",
-    [("Lefèvre", ""), ("lefevre", ""), ("LEFEBVRE", "jérome"), ("Lefevr", ""), ("Lfèvre", "Jerome")],
+    [
+        ("Lefèvre", ""),
+        ("lefevre", ""),
+        ("LEFEBVRE", "jérome"),
+        ("Lefevr", ""),
+        ("Lfèvre", "Jerome"),
+    ],
 )
 def test_name_search_tolerates_accents_spelling_and_typos(make_voter, typed_last, typed_first):
     target = make_voter("LEFÈVRE", "Jérôme")

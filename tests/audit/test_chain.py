@@ -1,0 +1,61 @@
+"""The hash-chained audit trail against edits, deletions and insertions made with raw SQL."""
+
+import pytest
+from sqlalchemy import text
+
+from csudesk.actor import Actor
+from csudesk.audit.services import GENESIS, record, verify_chain
+from csudesk.extensions import db
+
+
+@pytest.fixture
+def chain(app):
+    actor = Actor("system", None, "127.0.0.1")
+    for i in range(5):
+        record(actor, "test.event", number=i)
+    db.session.commit()
+
+
+def test_chain_is_linked_and_verifies(chain):
+    rows = db.session.execute(text("SELECT id, prev_hash, hash FROM audit_entry ORDER BY id")).all()
+    assert rows[0].prev_hash == GENESIS
+    assert all(rows[i].prev_hash == rows[i - 1].hash for i in range(1, len(rows)))
+    report = verify_chain()
+    assert report.ok and report.checked == 5
+
+
+def test_edit_is_detected(chain):
+    db.session.execute(text("UPDATE audit_entry SET details = '{\"number\": 9}' WHERE id = 3"))
+    db.session.commit()
+    report = verify_chain()
+    assert (report.ok, report.broken_id, report.checked) == (False, 3, 2)
+
+
+def test_deletion_is_detected(chain):
+    db.session.execute(text("DELETE FROM audit_entry WHERE id = 2"))
+    db.session.commit()
+    assert verify_chain().broken_id == 3
+
+
+def test_insertion_is_detected(chain):
+    prev = db.session.execute(text("SELECT hash FROM audit_entry WHERE id = 2")).scalar()
+    db.session.execute(text("UPDATE audit_entry SET id = id + 100 WHERE id > 2"))
+    db.session.execute(
+        text(
+            "INSERT INTO audit_entry (id, at, actor, action, details, prev_hash, hash)"
+            " VALUES (3, '2026-01-01 00:00:00', 'system', 'forged', '{}', :p, :h)"
+        ),
+        {"p": prev, "h": "f" * 64},
+    )
+    db.session.commit()
+    assert verify_chain().broken_id == 3
+
+
+def test_cli_exit_status(runner, chain):
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "5 entrées vérifiées" in ok.output
+    db.session.execute(text("UPDATE audit_entry SET action = 'x' WHERE id = 4"))
+    db.session.commit()
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1
+    assert "entrée n° 4" in broken.output
