@@ -1,16 +1,38 @@
 """Database helpers shared by every domain package: UTC timestamps and SQLite settings."""
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 
+# Set only by `clock_at` (the demo's generated activity); None means the real time.
+_clock: ContextVar[datetime | None] = ContextVar("csudesk_clock", default=None)
+
 
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
-    return datetime.now(UTC)
+    return _clock.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run the real services as if it were `moment` (aware), in this context only.
+
+    The demo uses it to date generated activity over past days: the audit chain hashes each
+    entry's time, so the time must be right when the entry is written, not rewritten later.
+    """
+    if moment.tzinfo is None:
+        raise ValueError("clock_at needs an aware datetime")
+    token = _clock.set(moment.astimezone(UTC))
+    try:
+        yield
+    finally:
+        _clock.reset(token)
 
 
 class UTCDateTime(TypeDecorator):
