@@ -65,7 +65,9 @@ class Ticket(db.Model):
     __table_args__ = (
         Index("ix_ticket_csu_status_created", "csu_id", "status", "created_at"),
         Index("ix_ticket_agent_status", "assigned_agent_id", "status"),
-        Index("ix_ticket_created_at", "created_at"),
+        # Keyset pagination of the supervision log: (created_at, id), alone or per CSU.
+        Index("ix_ticket_created_id", "created_at", "id"),
+        Index("ix_ticket_csu_created_id", "csu_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +120,8 @@ class TicketEvent(db.Model):
     """One line of a ticket's history: creation, note, status change, action, transfer."""
 
     __tablename__ = "ticket_event"
+    # The log's agent filter and the per-agent statistics.
+    __table_args__ = (Index("ix_ticket_event_agent_at", "agent_id", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id", ondelete="CASCADE"), index=True)
