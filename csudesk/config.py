@@ -78,3 +78,8 @@ AUDIT_HMAC_KEY = None
 
 # Pagination
 PAGE_SIZE = 50
+
+# Supervision alerts (shown with their rule on the dashboard).
+ALERT_VOTE_CODE_REISSUES = 3  # reissues of one voter's vote code since the portal opened
+ALERT_AGENT_FACTOR = 3  # an agent's sensitive actions >= this times the median of all agents
+ALERT_AGENT_MIN_ACTIONS = 30  # ... and at least this many in the period

@@ -11,8 +11,10 @@ def register_blueprints(app: Flask) -> None:
     from csudesk.auth.views import bp as auth_bp
     from csudesk.desk.views import bp as desk_bp
     from csudesk.public.views import bp as public_bp
+    from csudesk.supervision import dashboard, journal, tickets  # noqa: F401 - routes on the bp
+    from csudesk.supervision.blueprint import bp as supervision_bp
 
-    for blueprint in (public_bp, auth_bp, desk_bp):
+    for blueprint in (public_bp, auth_bp, desk_bp, supervision_bp):
         app.register_blueprint(blueprint)
     # The DSFR files are installed by `make dsfr` (npm); without them pages stay usable.
     app.extensions["dsfr_available"] = os.path.exists(

@@ -1,7 +1,7 @@
 """The configured election calendar, in Paris time (config ELECTION)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -12,6 +12,16 @@ PARIS = ZoneInfo("Europe/Paris")
 def paris(dt: datetime | None) -> datetime | None:
     """A UTC datetime as Paris local time."""
     return dt.astimezone(PARIS) if dt is not None else None
+
+
+def paris_midnight(day: date) -> datetime:
+    """The UTC instant a Paris calendar day begins (23:00 or 22:00 UTC the day before)."""
+    return datetime.combine(day, time(0), PARIS).astimezone(UTC)
+
+
+def paris_day(dt: datetime) -> date:
+    """The Paris calendar day of a UTC datetime."""
+    return dt.astimezone(PARIS).date()
 
 
 def _parse(value: str) -> datetime:

@@ -1,0 +1,75 @@
+"""The supervision blueprint: supervisors (and admins) only, each within its CSU scope."""
+
+from flask import Blueprint, abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from csudesk.agents.models import Agent, Role
+from csudesk.agents.services import in_scope, scope_csu_ids
+from csudesk.auth.guards import require_role
+from csudesk.directory.models import CSU
+from csudesk.extensions import db
+from csudesk.forms import choices
+
+from .labels import action_label
+
+bp = Blueprint("supervision", __name__, url_prefix="/supervision")
+require_role(bp, Role.SUPERVISOR)
+bp.add_app_template_filter(action_label, "action_label")
+
+
+def scope() -> set[int] | None:
+    """CSU ids the signed-in supervisor may see; None for the national CSU (all)."""
+    return scope_csu_ids(current_user)
+
+
+def csu_options() -> list[CSU]:
+    """CSUs the supervisor may pick in a filter: every CSU for the national one, else its own."""
+    csu_ids = scope()
+    query = select(CSU).order_by(CSU.kind, CSU.name)
+    if csu_ids is not None:
+        query = query.where(CSU.id.in_(csu_ids))
+    return list(db.session.scalars(query))
+
+
+def agent_options() -> list[Agent]:
+    """Desk accounts of the supervisor's scope, by name."""
+    csu_ids = scope()
+    query = select(Agent).order_by(Agent.name, Agent.id)
+    if csu_ids is not None:
+        query = query.where(Agent.csu_id.in_(csu_ids))
+    return list(db.session.scalars(query))
+
+
+def chosen_csu_ids(code: str | None) -> frozenset[int] | None:
+    """The CSU ids a page covers: the one picked, else the whole scope. 404 out of scope."""
+    csu_ids = scope()
+    if not code:
+        return None if csu_ids is None else frozenset(csu_ids)
+    csu = db.session.scalar(select(CSU).where(CSU.code == code))
+    if csu is None or (csu_ids is not None and csu.id not in csu_ids):
+        abort(404)
+    return frozenset({csu.id})
+
+
+def chosen_agent(raw: str | None) -> Agent | None:
+    """The agent picked in a filter; 404 for an unknown id or one outside the scope."""
+    if not raw:
+        return None
+    agent = db.session.get(Agent, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    if agent is None or not in_scope(current_user, agent.csu_id):
+        abort(404)
+    return agent
+
+
+def set_scope_choices(form) -> None:
+    """Fill the CSU and agent selects of a filter form (the CSU one only for the national)."""
+    if hasattr(form, "csu"):
+        form.csu.choices = choices(
+            [("", "Toutes les cellules")]
+            + [(c.code, f"{c.name} [{c.code}]") for c in csu_options()]
+        )
+    if hasattr(form, "agent"):
+        form.agent.choices = choices(
+            [("", "Tous")] + [(str(a.id), f"{a.name} — {a.csu.code}") for a in agent_options()]
+        )

@@ -1,0 +1,99 @@
+"""The statistics dashboard: charts for a glance, the same figures as tables, and alerts."""
+
+from datetime import timedelta
+
+from flask import render_template, request
+
+from csudesk.db import utcnow
+from csudesk.elections.calendar import election
+from csudesk.links.models import LINK_PURPOSE_LABELS
+from csudesk.tickets.models import CATEGORY_LABELS
+
+from . import charts, statistics
+from .blueprint import bp, chosen_csu_ids, set_scope_choices
+from .forms import PeriodForm
+from .labels import action_label
+
+CHANNELS = {"desk": "Guichet (agent)", "self_service": "Libre-service (électeur)"}
+
+
+def duration(seconds: float | None) -> str:
+    """A duration for people: '45 min', '3 h 05', '2 j 4 h'."""
+    if seconds is None:
+        return "—"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes:02d}"
+    days, hours = divmod(hours, 24)
+    return f"{days} j {hours} h"
+
+
+bp.add_app_template_filter(duration, "duree")
+
+
+@bp.get("/")
+def dashboard():
+    """Figures of the configured election (or the chosen period) for the scope."""
+    form = PeriodForm(request.args)
+    set_scope_choices(form)
+    csu_ids = chosen_csu_ids(request.args.get("csu"))
+    calendar = election()
+    period, campaign = statistics.default_period(calendar, utcnow())
+    valid = form.validate()
+    if valid and (form.du.data or form.au.data):
+        period = statistics.Period(form.du.data or period.first, form.au.data or period.last)
+        campaign = False
+        if period.last < period.first:
+            form.au.errors.append("La date de fin précède la date de début.")
+            valid = False
+        elif (period.last - period.first).days >= statistics.MAX_PERIOD_DAYS:
+            form.au.errors.append(f"Choisissez au plus {statistics.MAX_PERIOD_DAYS} jours.")
+            valid = False
+    if not valid:
+        return render_template("supervision/dashboard.html", form=form, period=None), 400
+
+    categories = list(CATEGORY_LABELS)
+    per_day = statistics.tickets_per_day(period, csu_ids)
+    day_rows = [
+        (day, [per_day.get(day, {}).get(c, 0) for c in categories]) for day in period.days()
+    ]
+    backlog = statistics.backlog_by_csu(csu_ids)
+    actions = statistics.actions_by_type(period, csu_ids)
+    links = statistics.links_by_channel(period, csu_ids)
+    link_rows = [
+        (LINK_PURPOSE_LABELS[p].capitalize() + "s", [c.get("desk", 0), c.get("self_service", 0)])
+        for p, c in links.items()
+    ]
+    return render_template(
+        "supervision/dashboard.html",
+        form=form,
+        period=period,
+        campaign=campaign,
+        calendar=calendar,
+        categories=[CATEGORY_LABELS[c] for c in categories],
+        day_rows=day_rows,
+        total_tickets=sum(sum(v) for _, v in day_rows),
+        days_chart=charts.stacked_columns(
+            [(d.strftime("%d/%m"), v) for d, v in day_rows],
+            [CATEGORY_LABELS[c] for c in categories],
+        ),
+        backlog=backlog,
+        backlog_chart=charts.horizontal_bars(
+            [(f"{b.name}", [b.open]) for b in backlog[:15]], ["Tickets ouverts"]
+        ),
+        resolution=statistics.resolution_times(period, csu_ids),
+        actions=actions,
+        actions_chart=charts.horizontal_bars(
+            [(action_label(a), [n]) for a, n in actions[:12]], ["Actions"]
+        ),
+        link_rows=link_rows,
+        channels=list(CHANNELS.values()),
+        links_chart=charts.horizontal_bars(link_rows, list(CHANNELS.values())),
+        reissues=statistics.vote_code_alerts(calendar.portal_opens, csu_ids),
+        volume=statistics.agent_volume(period, csu_ids),
+        recent_days=statistics.RECENT_DAYS,
+        week_ago=period.last - timedelta(days=6),
+    )

@@ -1,0 +1,45 @@
+"""Filter forms of the supervision pages (GET forms: no CSRF token, nothing changes)."""
+
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Length, Optional, ValidationError
+
+from csudesk.forms import Form, choices
+from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
+
+
+class GetForm(Form):
+    class Meta:
+        csrf = False
+
+
+def _all(label: str, labels: dict) -> list:
+    return choices([("", label), *labels.items()])
+
+
+class PeriodMixin:
+    du = DateField("Du", validators=[Optional()], format="%Y-%m-%d")
+    au = DateField("Au (inclus)", validators=[Optional()], format="%Y-%m-%d")
+
+    def validate_au(self, field):
+        if field.data and self.du.data and field.data < self.du.data:
+            raise ValidationError("La date de fin précède la date de début.")
+
+
+class TicketLogForm(PeriodMixin, GetForm):
+    csu = SelectField("Cellule", validate_choice=False, default="")
+    agent = SelectField("Agent", validate_choice=False, default="")
+    categorie = SelectField("Catégorie", choices=_all("Toutes", CATEGORY_LABELS), default="")
+    statut = SelectField("Statut", choices=_all("Tous", STATUS_LABELS), default="")
+    canal = SelectField("Canal", choices=_all("Tous", CHANNEL_LABELS), default="")
+    courriel = StringField("Courriel de l'électeur", validators=[Optional(), Length(max=254)])
+    texte = StringField("Mots dans les notes et messages", validators=[Optional(), Length(max=200)])
+
+
+class PeriodForm(PeriodMixin, GetForm):
+    csu = SelectField("Cellule", validate_choice=False, default="")
+
+
+class AuditSearchForm(PeriodMixin, GetForm):
+    courriel = StringField("Courriel de l'électeur", validators=[Optional(), Length(max=254)])
+    agent = SelectField("Agent", validate_choice=False, default="")
+    action = SelectField("Action", validate_choice=False, default="")

@@ -1,0 +1,153 @@
+"""The audit trail for supervisors: search by voter, agent, action and period; chain check."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import abort, current_app, render_template, request
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import joinedload
+
+from csudesk.agents.models import Agent
+from csudesk.agents.services import in_scope
+from csudesk.audit import services as audit
+from csudesk.audit.models import AuditEntry
+from csudesk.auth.guards import current_actor
+from csudesk.elections.calendar import paris_midnight
+from csudesk.extensions import db
+from csudesk.forms import choices
+from csudesk.roll.models import Voter, VoterEmail
+from csudesk.text import normalize_email
+
+from .blueprint import bp, chosen_agent, scope, set_scope_choices
+from .forms import AuditSearchForm
+from .labels import ACTION_LABELS
+
+
+def in_scope_condition(csu_ids: set[int]):
+    """Entries a CSU supervisor may read: by or about its agents, or about its voters."""
+    agents = select(Agent.id).where(Agent.csu_id.in_(csu_ids))
+    return or_(
+        AuditEntry.agent_id.in_(agents),
+        AuditEntry.target_agent_id.in_(agents),
+        exists().where(Voter.id == AuditEntry.voter_id, Voter.csu_id.in_(csu_ids)),
+    )
+
+
+@dataclass
+class VoterChoice:
+    voter: Voter | None
+    unknown_address: bool = False
+
+
+def _voter_from_request(form: AuditSearchForm) -> VoterChoice:
+    """The voter asked for, by id (links from other pages) or by roll address, in scope only."""
+    raw_id = request.args.get("electeur", "")
+    if raw_id:
+        voter = (
+            db.session.get(Voter, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+        )
+        if voter is None or not in_scope(current_actor().agent, voter.csu_id):
+            abort(404)
+        return VoterChoice(voter)
+    if form.courriel.data:
+        voter_id = db.session.scalar(
+            select(VoterEmail.voter_id).where(
+                VoterEmail.address == normalize_email(form.courriel.data)
+            )
+        )
+        voter = db.session.get(Voter, voter_id) if voter_id else None
+        # Outside the scope reads as unknown: the page does not say who is on other rolls.
+        if voter is None or not in_scope(current_actor().agent, voter.csu_id):
+            return VoterChoice(None, unknown_address=True)
+        return VoterChoice(voter)
+    return VoterChoice(None)
+
+
+def _bound(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+
+
+@bp.get("/journal")
+def audit_log():
+    """Audit entries of the scope, newest first: who looked at a voter, what an agent did."""
+    form = AuditSearchForm(request.args)
+    set_scope_choices(form)
+    form.action.choices = choices(
+        [("", "Toutes")] + sorted(ACTION_LABELS.items(), key=lambda item: item[1])
+    )
+    agent = chosen_agent(request.args.get("agent"))
+    chosen = _voter_from_request(form)
+    if not form.validate():
+        return render_template("supervision/journal.html", form=form, entries=None), 400
+    where = []
+    csu_ids = scope()
+    if csu_ids is not None:
+        where.append(in_scope_condition(csu_ids))
+    if chosen.voter is not None:
+        where.append(AuditEntry.voter_id == chosen.voter.id)
+    if agent is not None:
+        where.append(or_(AuditEntry.agent_id == agent.id, AuditEntry.target_agent_id == agent.id))
+    if form.action.data:
+        where.append(AuditEntry.action.startswith(form.action.data, autoescape=True))
+    if form.du.data:
+        where.append(AuditEntry.at >= paris_midnight(form.du.data))
+    if form.au.data:
+        where.append(AuditEntry.at < paris_midnight(form.au.data + timedelta(days=1)))
+    entries: list[AuditEntry] = []
+    newer = older = None
+    if not chosen.unknown_address:
+        size = current_app.config["PAGE_SIZE"]
+        query = (
+            select(AuditEntry)
+            .where(*where)
+            .options(joinedload(AuditEntry.agent), joinedload(AuditEntry.voter))
+        )
+        after, before = _bound(request.args.get("apres")), _bound(request.args.get("avant"))
+        if before is not None:
+            rows = list(
+                db.session.scalars(
+                    query.where(AuditEntry.id > before).order_by(AuditEntry.id).limit(size + 1)
+                )
+            )
+            newer = rows[size - 1].id if len(rows) > size else None
+            entries = rows[:size][::-1]
+            older = entries[-1].id if entries else None
+        else:
+            if after is not None:
+                query = query.where(AuditEntry.id < after)
+            rows = list(db.session.scalars(query.order_by(AuditEntry.id.desc()).limit(size + 1)))
+            entries = rows[:size]
+            older = entries[-1].id if len(rows) > size else None
+            newer = entries[0].id if after is not None and entries else None
+    filter_args = {k: v for k, v in request.args.items() if k not in ("apres", "avant") and v}
+    return render_template(
+        "supervision/journal.html",
+        form=form,
+        entries=entries,
+        voter=chosen.voter,
+        unknown_address=chosen.unknown_address,
+        agent=agent,
+        newer=newer,
+        older=older,
+        filter_args=filter_args,
+        details_of=audit.details_of,
+    )
+
+
+@bp.route("/journal/integrite", methods=["GET", "POST"])
+def verify():
+    """Recompute the whole hash chain on demand and name the first broken entry."""
+    report = entry = None
+    if request.method == "POST":
+        report = audit.verify_chain()
+        if not report.ok:
+            entry = db.session.get(AuditEntry, report.broken_id)
+        audit.record(
+            current_actor(),
+            "audit.verify",
+            ok=report.ok,
+            checked=report.checked,
+            broken_id=report.broken_id,
+        )
+        db.session.commit()
+    return render_template("supervision/verify.html", report=report, entry=entry)
