@@ -40,10 +40,11 @@ def _print_sign_in() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from csudesk.agents.cli import agents_cli
     from csudesk.audit.cli import audit_cli
     from csudesk.directory.cli import directory_cli
     from csudesk.mail.cli import mail_cli
     from csudesk.roll.cli import roll_cli
 
-    for group in (directory_cli, roll_cli, mail_cli, audit_cli, demo_cli):
+    for group in (directory_cli, roll_cli, mail_cli, audit_cli, agents_cli, demo_cli):
         app.cli.add_command(group)

@@ -1,5 +1,6 @@
 """Desk accounts: creation, sign-in checks, scope, and administrative changes."""
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from csudesk.actor import Actor
@@ -7,7 +8,11 @@ from csudesk.agents.models import Agent, Role
 from csudesk.audit import services as audit
 from csudesk.db import utcnow
 from csudesk.directory.models import CSU
+from csudesk.elections.calendar import election
 from csudesk.extensions import db
+from csudesk.links import services as links
+from csudesk.links.models import LinkPurpose, OneTimeLink
+from csudesk.mail.services import enqueue_agent_mail
 from csudesk.passwords import hash_secret, verify_secret
 from csudesk.text import is_valid_email, normalize_email
 
@@ -88,6 +93,8 @@ def set_active(actor: Actor, agent: Agent, active: bool) -> None:
         return
     agent.active = active
     agent.session_version += 1
+    if not active:
+        links.revoke_live_links(purpose=LinkPurpose.AGENT_PASSWORD, agent_id=agent.id)
     db.session.flush()
     audit.record(actor, "agent.enable" if active else "agent.disable", target_agent_id=agent.id)
 
@@ -112,6 +119,57 @@ def change_role_and_scope(actor: Actor, agent: Agent, role: str, csu: CSU) -> No
         before=before,
         after={"role": role, "csu": csu.code},
     )
+
+
+def reset_password(actor: Actor, agent: Agent) -> OneTimeLink:
+    """End the agent's password and sessions now, and mail a one-time link to choose a new one.
+
+    Also how a new account gets its first password. An earlier unused link stops working.
+    """
+    if not agent.active:
+        raise AgentError("Le compte est désactivé : réactivez-le avant d'envoyer un lien.")
+    agent.password_hash = None
+    agent.session_version += 1
+    links.revoke_live_links(purpose=LinkPurpose.AGENT_PASSWORD, agent_id=agent.id)
+    link = links.new_link(
+        purpose=LinkPurpose.AGENT_PASSWORD,
+        agent_id=agent.id,
+        address=agent.email,
+        requested_by_agent_id=actor.agent_id,
+        channel="admin",
+    )
+    enqueue_agent_mail(
+        agent.id,
+        agent.email,
+        "agent_password",
+        {
+            "name": agent.name,
+            "election": election().name,
+            "ttl_hours": current_app.config["LINK_TTL_HOURS"][LinkPurpose.AGENT_PASSWORD],
+            "login_url": current_app.config["BASE_URL"].rstrip("/") + "/connexion",
+        },
+        link_id=link.id,
+    )
+    audit.record(actor, "agent.password_reset", target_agent_id=agent.id, link_id=link.id)
+    return link
+
+
+def agent_of_link(link: OneTimeLink | None) -> Agent | None:
+    """The active account an agent-password link belongs to, or None."""
+    if link is None or link.agent_id is None:
+        return None
+    agent = db.session.get(Agent, link.agent_id)
+    return agent if agent is not None and agent.active else None
+
+
+def set_password_with_link(token: str, password: str, ip: str | None) -> Agent:
+    """Use an agent-password link (atomically, once) to set the account's new password."""
+    check_password_strength(password)
+    agent = agent_of_link(links.consume(token, LinkPurpose.AGENT_PASSWORD))
+    if agent is None:
+        raise AgentError("Ce lien n'est plus valable : demandez-en un nouveau à un administrateur.")
+    set_password(Actor.for_agent(agent, ip), agent, password)
+    return agent
 
 
 def bump_session(agent: Agent) -> None:

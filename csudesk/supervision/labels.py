@@ -27,7 +27,7 @@ ACTION_LABELS = {
     "agent.enable": "Réactivation d'un compte agent",
     "agent.change": "Changement de rôle ou de cellule d'un agent",
     "agent.password_set": "Mot de passe d'agent défini",
-    "agent.password_link": "Envoi d'un lien de mot de passe à un agent",
+    "agent.password_reset": "Mot de passe d'agent réinitialisé, lien envoyé",
 }
 SUFFIX_LABELS = {"duplicate": "doublon ignoré", "refused": "refusé"}
 

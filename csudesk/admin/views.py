@@ -1,0 +1,163 @@
+"""Agent administration for administrators: accounts of their scope, every change audited."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+
+from csudesk.agents import services as agents
+from csudesk.agents.models import Agent, Role
+from csudesk.audit.models import AuditEntry
+from csudesk.auth.guards import current_actor, require_role
+from csudesk.directory.models import CSU
+from csudesk.extensions import db
+from csudesk.forms import choices
+
+from .forms import NewAgentForm, RoleForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+require_role(bp, Role.ADMIN)
+
+
+def _scope_csus() -> list[CSU]:
+    csu_ids = agents.scope_csu_ids(current_user)
+    query = select(CSU).order_by(CSU.kind, CSU.name)
+    if csu_ids is not None:
+        query = query.where(CSU.id.in_(csu_ids))
+    return list(db.session.scalars(query))
+
+
+def _csu_choices(form: RoleForm) -> None:
+    form.csu.choices = choices((c.id, f"{c.name} [{c.code}]") for c in _scope_csus())
+
+
+def _agent_or_404(agent_id: int) -> Agent:
+    agent = db.session.get(Agent, agent_id)
+    if agent is None or not agents.in_scope(current_user, agent.csu_id):
+        abort(404)
+    return agent
+
+
+@bp.get("/agents")
+def agent_list():
+    """Desk accounts of the administrator's scope, searchable by name or address."""
+    csu_ids = agents.scope_csu_ids(current_user)
+    query = select(Agent).join(CSU, CSU.id == Agent.csu_id).order_by(CSU.name, Agent.name)
+    if csu_ids is not None:
+        query = query.where(Agent.csu_id.in_(csu_ids))
+    text = request.args.get("q", "").strip()[:120]
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(Agent.name.ilike(pattern, escape="\\"), Agent.email.ilike(pattern, escape="\\"))
+        )
+    state = request.args.get("etat", "")
+    if state in ("actifs", "desactives"):
+        query = query.where(Agent.active.is_(state == "actifs"))
+    return render_template(
+        "admin/agents.html", agents=db.session.scalars(query).all(), q=text, state=state
+    )
+
+
+@bp.route("/agents/nouveau", methods=["GET", "POST"])
+def new_agent():
+    """Create an account; the agent chooses a password through a mailed one-time link."""
+    form = NewAgentForm()
+    _csu_choices(form)
+    if form.validate_on_submit():
+        actor = current_actor()
+        try:
+            agent = agents.create_agent(
+                actor,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
+                csu=db.session.get(CSU, form.csu.data),
+            )
+            agents.reset_password(actor, agent)
+        except agents.AgentError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(
+                f"Compte créé ; un lien pour choisir le mot de passe part à {agent.email}.",
+                "success",
+            )
+            return redirect(url_for("admin.agent", agent_id=agent.id))
+    return render_template("admin/new_agent.html", form=form), 400 if form.errors else 200
+
+
+def _agent_page(agent: Agent, role_form: RoleForm | None = None, status: int = 200):
+    if role_form is None:
+        role_form = RoleForm(formdata=None, role=agent.role, csu=agent.csu_id)
+    _csu_choices(role_form)
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(or_(AuditEntry.agent_id == agent.id, AuditEntry.target_agent_id == agent.id))
+        .order_by(AuditEntry.id.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "admin/agent.html", agent=agent, role_form=role_form, entries=entries
+    ), status
+
+
+@bp.get("/agents/<int:agent_id>")
+def agent(agent_id: int):
+    """One account: its state, the changes an administrator can make, its latest entries."""
+    return _agent_page(_agent_or_404(agent_id))
+
+
+@bp.post("/agents/<int:agent_id>/role")
+def change_role(agent_id: int):
+    """Change the role and CSU scope; the agent's sessions end at once."""
+    agent = _agent_or_404(agent_id)
+    form = RoleForm()
+    _csu_choices(form)
+    if not form.validate():
+        return _agent_page(agent, form, 400)
+    try:
+        agents.change_role_and_scope(
+            current_actor(), agent, form.role.data, db.session.get(CSU, form.csu.data)
+        )
+    except agents.AgentError as exc:
+        db.session.rollback()
+        form.role.errors.append(str(exc))
+        return _agent_page(agent, form, 400)
+    db.session.commit()
+    flash(f"Rôle et périmètre de {agent.name} enregistrés ; ses sessions sont closes.", "success")
+    return redirect(url_for("admin.agent", agent_id=agent.id))
+
+
+@bp.post("/agents/<int:agent_id>/activation")
+def set_active(agent_id: int):
+    """Disable or re-enable an account (takes effect on the agent's next request)."""
+    agent = _agent_or_404(agent_id)
+    active = request.form.get("actif") == "1"
+    try:
+        agents.set_active(current_actor(), agent, active)
+    except agents.AgentError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.agent", agent_id=agent.id))
+    db.session.commit()
+    flash(f"Compte de {agent.name} {'réactivé' if active else 'désactivé'}.", "success")
+    return redirect(url_for("admin.agent", agent_id=agent.id))
+
+
+@bp.post("/agents/<int:agent_id>/mot-de-passe")
+def reset_password(agent_id: int):
+    """End the current password and mail a one-time link to choose a new one."""
+    agent = _agent_or_404(agent_id)
+    if agent.id == current_user.id:
+        flash("Pour votre propre compte, demandez à un autre administrateur.", "error")
+        return redirect(url_for("admin.agent", agent_id=agent.id))
+    try:
+        agents.reset_password(current_actor(), agent)
+    except agents.AgentError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.agent", agent_id=agent.id))
+    db.session.commit()
+    flash(f"Mot de passe réinitialisé ; un lien part à {agent.email}.", "success")
+    return redirect(url_for("admin.agent", agent_id=agent.id))

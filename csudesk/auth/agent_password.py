@@ -1,0 +1,100 @@
+"""An agent chooses a password through the one-time link an administrator had mailed.
+
+The landing moves the token into the session and redirects to a token-free URL, so the token
+never sits in the address bar, the history or a Referer (SECURITY.md 5, 8, 16).
+"""
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import logout_user
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from csudesk.agents.services import (
+    MAX_PASSWORD_LENGTH,
+    AgentError,
+    agent_of_link,
+    set_password_with_link,
+)
+from csudesk.extensions import db
+from csudesk.forms import Form
+from csudesk.links.models import LinkPurpose
+from csudesk.links.services import describe_unusable, find_usable
+from csudesk.net import client_ip
+
+bp = Blueprint("agent_password", __name__, url_prefix="/agent/mot-de-passe")
+SESSION_KEY = "agent_password_token"
+UNUSABLE = {
+    "used": "Ce lien a déjà servi : un lien ne fonctionne qu'une fois.",
+    "expired": "Ce lien a expiré.",
+    "revoked": "Ce lien a été remplacé par un lien plus récent ou le compte a été désactivé.",
+    "unknown": "Ce lien n'est pas valable.",
+}
+
+
+class AgentPasswordForm(Form):
+    password = PasswordField(
+        "Nouveau mot de passe",
+        validators=[DataRequired("Choisissez un mot de passe."), Length(max=MAX_PASSWORD_LENGTH)],
+        render_kw={"autocomplete": "new-password"},
+    )
+    confirmation = PasswordField(
+        "Confirmation",
+        validators=[
+            DataRequired("Saisissez de nouveau le mot de passe."),
+            EqualTo("password", "Les deux saisies diffèrent."),
+        ],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+@bp.before_request
+def _no_store():
+    request.no_store = True
+
+
+@bp.after_request
+def _no_referrer(response):
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/<token>")
+def land(token: str):
+    """Keep the token in the session and continue on a URL without it."""
+    session[SESSION_KEY] = token[:200]
+    return redirect(url_for("agent_password.choose"))
+
+
+def _refuse(message: str):
+    session.pop(SESSION_KEY, None)
+    return render_template("auth/agent_password_invalid.html", message=message), 410
+
+
+@bp.route("", methods=["GET", "POST"])
+def choose():
+    """Choose the password; the link is consumed in the same transaction."""
+    token = session.get(SESSION_KEY)
+    link = find_usable(token, LinkPurpose.AGENT_PASSWORD) if token else None
+    if link is None:
+        return _refuse(
+            UNUSABLE[describe_unusable(token, LinkPurpose.AGENT_PASSWORD) if token else "unknown"]
+        )
+    agent = agent_of_link(link)
+    if agent is None:
+        return _refuse("Ce compte est désactivé : adressez-vous à un administrateur.")
+    form = AgentPasswordForm()
+    if form.validate_on_submit():
+        try:
+            set_password_with_link(token, form.password.data, client_ip())
+        except AgentError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            session.pop(SESSION_KEY, None)
+            logout_user()
+            flash("Mot de passe enregistré : connectez-vous.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/agent_password.html", form=form, agent=agent), (
+        400 if form.errors else 200
+    )
