@@ -1,0 +1,59 @@
+"""Accounts of two CSUs and the national one, and tickets dated through the real services."""
+
+from datetime import datetime
+from types import SimpleNamespace
+
+import pytest
+
+from csudesk.actor import Actor
+from csudesk.db import clock_at
+from csudesk.extensions import db
+from csudesk.tickets import services as tickets
+from tests.fixtures.factories import csu
+
+LILLE_UAI = "0590001F"  # AC-09
+VERSAILLES_UAI = "0781234T"  # AC-25
+
+
+@pytest.fixture
+def people(make_agent):
+    """Supervisors of Lille and of the national CSU, an agent of each academy, an admin."""
+    return SimpleNamespace(
+        sup_lille=make_agent("sup.lille@csudesk.test", "supervisor", "AC-09", "Sophie Lille"),
+        sup_nat=make_agent("sup.nat@csudesk.test", "supervisor", "NATIONAL", "Nina National"),
+        agent_lille=make_agent("agent.lille@csudesk.test", "agent", "AC-09", "Luc Lille"),
+        agent_versailles=make_agent(
+            "agent.versailles@csudesk.test", "agent", "AC-25", "Vera Versailles"
+        ),
+        admin=make_agent("admin@csudesk.test", "admin", "NATIONAL", "Ada Admin"),
+    )
+
+
+def actor_of(agent) -> Actor:
+    return Actor.for_agent(agent, "192.0.2.10")
+
+
+def ticket_at(when: datetime, agent, csu_code: str, category="lien_non_recu", **fields):
+    """Open a ticket through the service as `agent`, at `when` (aware)."""
+    with clock_at(when):
+        ticket = tickets.create_ticket(
+            actor_of(agent),
+            csu=csu(csu_code),
+            category=category,
+            channel=fields.pop("channel", "telephone"),
+            **fields,
+        )
+        db.session.flush()
+    return ticket
+
+
+def status_at(when: datetime, agent, ticket, status: str) -> None:
+    with clock_at(when):
+        tickets.change_status(actor_of(agent), ticket, status)
+        db.session.flush()
+
+
+def note_at(when: datetime, agent, ticket, text: str) -> None:
+    with clock_at(when):
+        tickets.add_note(actor_of(agent), ticket, text)
+        db.session.flush()
