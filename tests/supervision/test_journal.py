@@ -146,7 +146,7 @@ def test_verify_page_names_the_first_broken_entry(client, auth, people, tamper, 
     assert f"Journal rompu à l'entrée n° {broken}<" in response.text
     assert reason in response.text
     checks = db.session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "audit.verify").order_by(AuditEntry.id)
+        select(AuditEntry).where(AuditEntry.action == "audit.verify").order_by(AuditEntry.at)
     ).all()
     assert [audit.details_of(e)["ok"] for e in checks] == [True, False]
     assert audit.details_of(checks[-1])["broken_id"] == broken
