@@ -4,7 +4,7 @@ The days straddle the end of summer time (25 October 2026, 03:00 → 02:00 in Pa
 ticket at 22:30 UTC falls on the next Paris day before the change and on the same day after.
 """
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -183,8 +183,8 @@ def test_dashboard_page_shows_tables_charts_and_alerts(client, auth, people, dat
     assert "Du 24/10/2026 au 28/10/2026" in text
     # The same figures as tables, and charts hidden from screen readers.
     assert (
-        '<th scope="row">25/10/2026</th><td>2</td><td>0</td><td>0</td><td>0</td><td>1</td><td>3</td>'
-        in text
+        '<th scope="row">25/10/2026</th>'
+        "<td>2</td><td>0</td><td>0</td><td>0</td><td>1</td><td>3</td>" in text
     )
     assert text.count('<figure class="csu-chart" aria-hidden="true">') == 4
     assert 'data-bars="' in text and "<script" not in text.split("</main>")[0]
