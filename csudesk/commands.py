@@ -21,6 +21,10 @@ def seed(voters: int, if_empty: bool):
     else:
         summary = demo.seed_demo(voters)
         click.echo(f"{summary.voters} électeurs générés, {summary.activated} comptes activés.")
+        click.echo(
+            f"Activité de démonstration sur 7 jours : {summary.activity.tickets} tickets,"
+            f" {summary.activity.links} liens, {summary.activity.audit_entries} entrées d'audit."
+        )
     _print_sign_in()
 
 

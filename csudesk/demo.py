@@ -4,13 +4,16 @@ import os
 import random
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, insert, select
 
 from csudesk.actor import Actor
 from csudesk.agents.models import Agent, Role
 from csudesk.agents.services import create_agent
-from csudesk.db import utcnow
+from csudesk.db import clock_at, utcnow
+from csudesk.demo_activity import DAYS as DEMO_ACTIVITY_DAYS
+from csudesk.demo_activity import ActivitySummary, seed_activity
 from csudesk.directory import services as directory
 from csudesk.directory.models import CSU
 from csudesk.extensions import db
@@ -29,6 +32,8 @@ DEMO_ACCOUNTS = [
     ("agent.lille@csudesk.example", "Anne Agent", Role.AGENT, "AC-09"),
     ("agent.versailles@csudesk.example", "Victor Versailles", Role.AGENT, "AC-25"),
     ("agent.paris1@csudesk.example", "Paul Panthéon", Role.AGENT, "ESR-0751717J"),
+    # Last desk agent: the generated activity gives them the volume the supervision flags.
+    ("agent2.lille@csudesk.example", "Bruno Lefort", Role.AGENT, "AC-09"),
 ]
 DEMO_CONTACTS = {
     "AC-09": (
@@ -55,6 +60,7 @@ class DemoSummary:
     voters: int
     activated: int
     agents: list[tuple[str, str, str]]
+    activity: ActivitySummary
 
 
 def database_is_empty() -> bool:
@@ -81,13 +87,17 @@ def seed_demo(voters: int = 20_000, seed: int = 2026) -> DemoSummary:
 
     activated = _activate_some_accounts(random.Random(seed))
     agents = []
-    for email, name, role, csu_code in DEMO_ACCOUNTS:
-        if db.session.scalar(select(Agent).where(Agent.email == email)) is None:
-            csu = db.session.scalar(select(CSU).where(CSU.code == csu_code))
-            create_agent(system, email=email, name=name, role=role, csu=csu, password=DEMO_PASSWORD)
-        agents.append((email, role, csu_code))
+    # The accounts exist before the generated week of activity (the audit trail stays in order).
+    with clock_at(utcnow() - timedelta(days=DEMO_ACTIVITY_DAYS + 1)):
+        for email, name, role, csu_code in DEMO_ACCOUNTS:
+            if db.session.scalar(select(Agent).where(Agent.email == email)) is None:
+                csu = db.session.scalar(select(CSU).where(CSU.code == csu_code))
+                create_agent(
+                    system, email=email, name=name, role=role, csu=csu, password=DEMO_PASSWORD
+                )
+            agents.append((email, role, csu_code))
     db.session.commit()
-    return DemoSummary(voters, activated, agents)
+    return DemoSummary(voters, activated, agents, seed_activity(seed))
 
 
 def _activate_some_accounts(rng: random.Random) -> int:
