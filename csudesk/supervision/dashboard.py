@@ -6,7 +6,6 @@ from flask import render_template, request
 
 from csudesk.db import utcnow
 from csudesk.elections.calendar import election
-from csudesk.links.models import LINK_PURPOSE_LABELS
 from csudesk.tickets.models import CATEGORY_LABELS
 
 from . import charts, statistics
@@ -15,6 +14,11 @@ from .forms import PeriodForm
 from .labels import action_label
 
 CHANNELS = {"desk": "Guichet (agent)", "self_service": "Libre-service (électeur)"}
+LINK_ROWS = {
+    "activation": "Liens d'activation",
+    "password_reset": "Liens de réassort du mot de passe",
+    "vote_code": "Liens de réassort du code de vote",
+}
 
 
 def duration(seconds: float | None) -> str:
@@ -64,7 +68,7 @@ def dashboard():
     actions = statistics.actions_by_type(period, csu_ids)
     links = statistics.links_by_channel(period, csu_ids)
     link_rows = [
-        (LINK_PURPOSE_LABELS[p].capitalize() + "s", [c.get("desk", 0), c.get("self_service", 0)])
+        (LINK_ROWS.get(p, p), [c.get("desk", 0), c.get("self_service", 0)])
         for p, c in links.items()
     ]
     return render_template(
