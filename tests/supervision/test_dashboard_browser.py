@@ -54,3 +54,5 @@ def test_dashboard_then_yesterdays_tickets(app, live_server, page):
     rows.first.get_by_role("link").click()
     assert page.get_by_role("heading", name="Historique").is_visible()
     assert errors == []
+    # Let the last static requests finish before the live server stops (they use the database).
+    page.wait_for_load_state("networkidle")
