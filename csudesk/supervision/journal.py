@@ -119,6 +119,10 @@ def audit_log():
             entries = rows[:size]
             older = entries[-1].id if len(rows) > size else None
             newer = entries[0].id if after is not None and entries else None
+    if chosen.voter is not None:
+        # Reading a voter's trail is looking at the voter: it leaves its own entry.
+        audit.record(current_actor(), "supervision.voter_audit_view", voter_id=chosen.voter.id)
+        db.session.commit()
     filter_args = {k: v for k, v in request.args.items() if k not in ("apres", "avant") and v}
     return render_template(
         "supervision/journal.html",

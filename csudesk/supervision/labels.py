@@ -21,6 +21,7 @@ ACTION_LABELS = {
     "portal.vote_code": "Nouveau code de vote affiché à l'électeur",
     "export.tickets": "Export du journal des tickets",
     "supervision.ticket_view": "Consultation d'un ticket en supervision",
+    "supervision.voter_audit_view": "Consultation du journal d'un électeur en supervision",
     "audit.verify": "Vérification de l'intégrité du journal d'audit",
     "agent.create": "Création d'un compte agent",
     "agent.disable": "Désactivation d'un compte agent",

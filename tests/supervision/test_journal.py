@@ -47,7 +47,9 @@ def test_who_looked_at_this_voter_and_when(client, auth, people, trail):
     )
     assert "15/01/2026 13:00:00 Luc Lille AC-09" in found[1]
     assert "192.0.2.10" in found[1]
-    assert client.get(f"/supervision/journal?electeur={marie.id}").text.count("<tr>") == 3
+    # The first search is now in the voter's trail too: supervisors' reading is traced.
+    again = rows(client.get(f"/supervision/journal?electeur={marie.id}"))
+    assert len(again) == 3 and "Sophie Lille" in again[0] and "en supervision" in again[0]
 
 
 def test_other_csus_voters_and_agents_stay_hidden(client, auth, people, trail):
