@@ -19,6 +19,11 @@ def fold(text: str) -> str:
     return _NON_ALNUM.sub(" ", bare.lower()).strip()
 
 
+def escape_like(text: str) -> str:
+    """Text to match literally in a LIKE pattern written with escape="\\"."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def normalize_email(raw: str) -> str:
     """Normalise a typed or imported address: NFKC, no whitespace, lower-case.
 

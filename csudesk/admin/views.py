@@ -11,6 +11,7 @@ from csudesk.auth.guards import current_actor, require_role
 from csudesk.directory.models import CSU
 from csudesk.extensions import db
 from csudesk.forms import choices
+from csudesk.text import escape_like
 
 from .forms import NewAgentForm, RoleForm
 
@@ -18,16 +19,10 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 require_role(bp, Role.ADMIN)
 
 
-def _scope_csus() -> list[CSU]:
-    csu_ids = agents.scope_csu_ids(current_user)
-    query = select(CSU).order_by(CSU.kind, CSU.name)
-    if csu_ids is not None:
-        query = query.where(CSU.id.in_(csu_ids))
-    return list(db.session.scalars(query))
-
-
 def _csu_choices(form: RoleForm) -> None:
-    form.csu.choices = choices((c.id, f"{c.name} [{c.code}]") for c in _scope_csus())
+    form.csu.choices = choices(
+        (c.id, f"{c.name} [{c.code}]") for c in agents.scope_csus(current_user)
+    )
 
 
 def _agent_or_404(agent_id: int) -> Agent:
@@ -46,7 +41,7 @@ def agent_list():
         query = query.where(Agent.csu_id.in_(csu_ids))
     text = request.args.get("q", "").strip()[:120]
     if text:
-        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = f"%{escape_like(text)}%"
         query = query.where(
             or_(Agent.name.ilike(pattern, escape="\\"), Agent.email.ilike(pattern, escape="\\"))
         )

@@ -183,6 +183,15 @@ def scope_csu_ids(agent: Agent) -> set[int] | None:
     return None if agent.is_national else {agent.csu_id}
 
 
+def scope_csus(agent: Agent) -> list[CSU]:
+    """The CSUs the agent may see or assign, by kind and name (all for the national CSU)."""
+    csu_ids = scope_csu_ids(agent)
+    query = select(CSU).order_by(CSU.kind, CSU.name)
+    if csu_ids is not None:
+        query = query.where(CSU.id.in_(csu_ids))
+    return list(db.session.scalars(query))
+
+
 def in_scope(agent: Agent, csu_id: int | None) -> bool:
     scope = scope_csu_ids(agent)
     return scope is None or csu_id in scope

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from csudesk.agents.models import Agent, Role
-from csudesk.agents.services import in_scope, scope_csu_ids
+from csudesk.agents.services import in_scope, scope_csu_ids, scope_csus
 from csudesk.auth.guards import require_role
 from csudesk.directory.models import CSU
 from csudesk.extensions import db
@@ -21,15 +21,6 @@ bp.add_app_template_filter(action_label, "action_label")
 def scope() -> set[int] | None:
     """CSU ids the signed-in supervisor may see; None for the national CSU (all)."""
     return scope_csu_ids(current_user)
-
-
-def csu_options() -> list[CSU]:
-    """CSUs the supervisor may pick in a filter: every CSU for the national one, else its own."""
-    csu_ids = scope()
-    query = select(CSU).order_by(CSU.kind, CSU.name)
-    if csu_ids is not None:
-        query = query.where(CSU.id.in_(csu_ids))
-    return list(db.session.scalars(query))
 
 
 def agent_options() -> list[Agent]:
@@ -67,7 +58,7 @@ def set_scope_choices(form) -> None:
     if hasattr(form, "csu"):
         form.csu.choices = choices(
             [("", "Toutes les cellules")]
-            + [(c.code, f"{c.name} [{c.code}]") for c in csu_options()]
+            + [(c.code, f"{c.name} [{c.code}]") for c in scope_csus(current_user)]
         )
     if hasattr(form, "agent"):
         form.agent.choices = choices(

@@ -1,7 +1,5 @@
 """The statistics dashboard: charts for a glance, the same figures as tables, and alerts."""
 
-from datetime import timedelta
-
 from flask import render_template, request
 
 from csudesk.db import utcnow
@@ -99,5 +97,4 @@ def dashboard():
         reissues=statistics.vote_code_alerts(calendar.portal_opens, csu_ids),
         volume=statistics.agent_volume(period, csu_ids),
         recent_days=statistics.RECENT_DAYS,
-        week_ago=period.last - timedelta(days=6),
     )

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import abort, current_app, render_template, request
+from flask_login import current_user
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
@@ -46,7 +47,7 @@ def _voter_from_request(form: AuditSearchForm) -> VoterChoice:
         voter = (
             db.session.get(Voter, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
         )
-        if voter is None or not in_scope(current_actor().agent, voter.csu_id):
+        if voter is None or not in_scope(current_user, voter.csu_id):
             abort(404)
         return VoterChoice(voter)
     if form.courriel.data:
@@ -57,7 +58,7 @@ def _voter_from_request(form: AuditSearchForm) -> VoterChoice:
         )
         voter = db.session.get(Voter, voter_id) if voter_id else None
         # Outside the scope reads as unknown: the page does not say who is on other rolls.
-        if voter is None or not in_scope(current_actor().agent, voter.csu_id):
+        if voter is None or not in_scope(current_user, voter.csu_id):
             return VoterChoice(None, unknown_address=True)
         return VoterChoice(voter)
     return VoterChoice(None)

@@ -13,7 +13,7 @@ from csudesk.directory.models import CSU
 from csudesk.elections.calendar import paris_midnight
 from csudesk.extensions import db
 from csudesk.roll.models import Voter, VoterEmail
-from csudesk.text import normalize_email
+from csudesk.text import escape_like, normalize_email
 from csudesk.tickets.models import Ticket, TicketEvent
 
 # Event kinds whose text an agent wrote: searched with the ticket's own message.
@@ -40,7 +40,7 @@ class LogFilter:
 def search_words(text: str | None) -> list[str]:
     """The words of a note search (each must appear), without LIKE wildcards."""
     words = [w for w in re.split(r"\s+", (text or "").strip()) if w][:MAX_SEARCH_WORDS]
-    return [re.sub(r"([\\%_])", r"\\\1", w) for w in words]
+    return [escape_like(w) for w in words]
 
 
 def conditions(f: LogFilter) -> list:
