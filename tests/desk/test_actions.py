@@ -200,3 +200,25 @@ def test_responses_never_carry_the_token(client, lille, make_voter, smtp):
     ):
         body = client.get(url).text
         assert token not in body and link.token_hash not in body
+
+
+def test_mailed_link_uses_base_url_not_the_host_header(client, make_agent, auth, make_voter, smtp):
+    evil = "http://evil.example"
+    auth.login(make_agent().email, base_url=evil)
+    voter = make_voter()
+    response = client.post(
+        f"/guichet/electeurs/{voter.id}/liens/activation",
+        data={
+            "activation-address": voter.emails[0].address,
+            "activation-ticket": "nouveau",
+            "activation-category": "lien_non_recu",
+            "activation-channel": "telephone",
+        },
+        base_url=evil,
+        headers={"X-Forwarded-Host": "evil.example"},
+    )
+    assert response.status_code == 302
+    send_due()
+    body = smtp.wait_for(1)[0].get_body(("plain",)).get_content()
+    assert "http://csudesk.test/activation/" in body
+    assert "evil.example" not in body
