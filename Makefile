@@ -66,7 +66,8 @@ db: install instance/config.py  ## Migrate the database and load the demo data w
 run: install dsfr db  ## Install, prepare the demo database, serve on http://127.0.0.1:5000
 	@echo
 	@echo "csudesk: http://$(HOST):$(PORT)/  (agents: http://$(HOST):$(PORT)/connexion)"
-	@echo "Demo mail is printed here by a local SMTP sink on port $(SMTP_PORT). Ctrl+C stops everything."
+	@echo "Demo mail is printed here by a local SMTP sink on port $(SMTP_PORT); access log in instance/access.log."
+	@echo "Ctrl+C stops everything."
 	@trap 'kill 0' EXIT INT TERM; \
 	if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then \
 	  export CSUDESK_RATELIMIT_STORAGE_URI=$(REDIS_URL); workers=2; \
@@ -75,7 +76,8 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 	fi; \
 	$(FLASK) mail sink --port $(SMTP_PORT) --maildir instance/demo-mail & \
 	$(FLASK) mail send --watch & \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf 'csudesk:create_app()'
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf \
+	  --access-logfile instance/access.log 'csudesk:create_app()'
 
 test: install dsfr browser  ## Install and run the whole suite (SQLite, then PostgreSQL if configured)
 	$(BIN)/python -m pytest -q
