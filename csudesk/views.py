@@ -11,12 +11,23 @@ def register_blueprints(app: Flask) -> None:
     from csudesk.admin.views import bp as admin_bp
     from csudesk.auth.agent_password import bp as agent_password_bp
     from csudesk.auth.views import bp as auth_bp
-    from csudesk.desk.views import bp as desk_bp
+    from csudesk.desk import actions, tickets, views  # noqa: F401 - routes on desk_bp
+    from csudesk.desk.blueprint import bp as desk_bp
+    from csudesk.portal.views import bp as portal_bp
     from csudesk.public.views import bp as public_bp
-    from csudesk.supervision import dashboard, journal, tickets  # noqa: F401 - routes on the bp
+    from csudesk.supervision import dashboard, journal  # noqa: F401 - routes on supervision_bp
+    from csudesk.supervision import tickets as supervision_tickets  # noqa: F401
     from csudesk.supervision.blueprint import bp as supervision_bp
 
-    for blueprint in (public_bp, auth_bp, desk_bp, supervision_bp, admin_bp, agent_password_bp):
+    for blueprint in (
+        public_bp,
+        auth_bp,
+        desk_bp,
+        portal_bp,
+        supervision_bp,
+        admin_bp,
+        agent_password_bp,
+    ):
         app.register_blueprint(blueprint)
     # The DSFR files are installed by `make dsfr` (npm); without them pages stay usable.
     app.extensions["dsfr_available"] = os.path.exists(
