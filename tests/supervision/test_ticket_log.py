@@ -192,3 +192,4 @@ def test_ticket_page_shows_the_whole_history(client, auth, people, log, make_vot
     ):
         assert expected in page
     assert csu("AC-09").name in page
+    assert f'href="/guichet/tickets/{log["a"].id}"' in page
