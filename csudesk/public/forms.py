@@ -2,7 +2,6 @@
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -13,10 +12,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from csudesk.directory.uai import InvalidUAI, is_valid_uai, validate_uai
+from csudesk.forms import Form, choices
 from csudesk.roll.accounts import MAX_ANSWER_LENGTH, MIN_ANSWER_LENGTH, normalize_answer
 from csudesk.text import is_valid_email, normalize_email
 from csudesk.tickets.models import CATEGORY_LABELS
@@ -70,13 +69,13 @@ def _email_field() -> EmailField:
     )
 
 
-class AddressForm(FlaskForm):
+class AddressForm(Form):
     """ "Je n'ai pas reçu mon lien" and "Mon mot de passe est refusé"."""
 
     email = _email_field()
 
 
-class VoteCodeForm(FlaskForm):
+class VoteCodeForm(Form):
     """Vote-code reissue: the work address, then the answer to the personal question."""
 
     email = _email_field()
@@ -111,7 +110,7 @@ def _name_field(label: str, missing: str) -> StringField:
     )
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     """Write to one's CSU. `website` is a honeypot, `started` the signed opening time."""
 
     email = _email_field()
@@ -137,8 +136,7 @@ class ContactForm(FlaskForm):
     chosen_uai = RadioField("Établissements trouvés", choices=[], validate_choice=False)
     category = SelectField(
         "Votre difficulté",
-        choices=[SelectChoice("", "Choisissez dans la liste")]
-        + [SelectChoice(key.value, label) for key, label in CATEGORY_LABELS.items()],
+        choices=choices([("", "Choisissez dans la liste"), *CATEGORY_LABELS.items()]),
         validators=[InputRequired("Choisissez la difficulté qui correspond le mieux.")],
     )
     message = TextAreaField(

@@ -12,8 +12,12 @@ from sqlalchemy import event, select
 
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
+from csudesk.mail.sender import send_due
+from csudesk.roll import accounts
+from csudesk.roll.models import Voter
 from csudesk.selfservice import services as selfservice
 from csudesk.selfservice.models import SelfServiceRequest
+from tests.fixtures.smtp import text_of
 from tests.support.test_actions import VOTING
 
 UNKNOWN = "personne.inconnue@ac-lille.fr"
@@ -201,3 +205,23 @@ def test_unknown_confirmation_page_is_404(client):
 def test_confirmation_is_not_cached(client, directory):
     response = client.post("/lien-non-recu", data={"email": "marie@ac-lille.fr"})
     assert client.get(response.location).headers["Cache-Control"] == "no-store"
+
+
+def test_voter_gets_a_new_vote_code_alone(client, make_voter, app, smtp):
+    """The whole case: the form, the worker, the mail, the landing that shows the code."""
+    app.config["ELECTION"] = VOTING
+    voter = make_voter(challenge_answer="Médor")
+    response = client.post(
+        "/reassort-code-de-vote", data={"email": voter.emails[0].address, "answer": "MEDOR"}
+    )
+    assert response.status_code == 303
+    assert selfservice.process_pending().outcomes == {"vote_code_sent": 1}
+    assert send_due().sent == 1
+    (message,) = smtp.wait_for(1)
+    url = re.search(r"http://\S+(/code-de-vote/[\w-]+)", text_of(message)).group(1)
+    landing = client.get(url)
+    assert landing.status_code == 302
+    shown = client.post(landing.location)
+    code = re.search(r"[A-Z2-9]{4}(?:-[A-Z2-9]{4}){3}", shown.text).group(0)
+    db.session.expire_all()
+    assert accounts.check_vote_code(db.session.get(Voter, voter.id), code)
