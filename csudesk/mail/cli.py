@@ -27,7 +27,10 @@ def _process_selfservice() -> int:
     """The voters' self-service requests become outbox mail before each sending pass."""
     report = selfservice.process_pending()
     if report.processed:
-        done = ", ".join(f"{count} {outcome}" for outcome, count in report.outcomes.items())
+        done = ", ".join(
+            f"{count} {selfservice.OUTCOME_LABELS.get(outcome, outcome)}"
+            for outcome, count in report.outcomes.items()
+        )
         click.echo(f"{report.processed} demandes en libre-service traitées ({done})")
     return report.processed
 

@@ -40,6 +40,19 @@ class Outcome:
     ERROR = "error"
 
 
+OUTCOME_LABELS = {
+    Outcome.ACTIVATION_SENT: "lien d'activation envoyé",
+    Outcome.PASSWORD_RESET_SENT: "lien de mot de passe envoyé",
+    Outcome.VOTE_CODE_SENT: "lien de code de vote envoyé",
+    Outcome.DUPLICATE: "doublon d'une demande récente",
+    Outcome.REFUSED: "refusé par les règles du guichet",
+    Outcome.UNKNOWN_ADDRESS: "adresse hors liste",
+    Outcome.WRONG_ANSWER: "réponse au défi inexacte",
+    Outcome.VOTING_CLOSED: "vote fermé",
+    Outcome.ERROR: "erreur",
+}
+
+
 def voter_by_address(raw: str) -> Voter | None:
     """The voter owning this roll address, with account and CSU, in one query."""
     return db.session.scalar(

@@ -201,7 +201,7 @@ def test_mail_send_processes_requests_then_delivers(make_voter, runner, smtp):
     voter = make_voter()
     submit(RequestKind.LINK_NOT_RECEIVED, voter.emails[0].address)
     result = runner.invoke(args=["mail", "send"])
-    assert "1 demandes en libre-service traitées (1 activation_sent)" in result.output
+    assert "1 demandes en libre-service traitées (1 lien d'activation envoyé)" in result.output
     assert "1 envoyés" in result.output
     (message,) = smtp.wait_for(1)
     assert message["To"] == voter.emails[0].address
