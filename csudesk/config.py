@@ -72,6 +72,10 @@ RATELIMIT_HEADERS_ENABLED = False
 RATELIMIT_LOGIN = "10 per 15 minutes"
 RATELIMIT_PUBLIC_PER_ADDRESS = "5 per hour"
 RATELIMIT_PUBLIC_PER_IP = "30 per hour"
+# Keys in a shared Redis start with this (another app on the same Redis uses another prefix).
+RATELIMIT_KEY_PREFIX = "csudesk"
+# The contact form refuses a message sent sooner than this after the page was shown (bots).
+CONTACT_MIN_FILL_SECONDS = 3
 # Number of trusted reverse proxies in front of the app (X-Forwarded-For hops); 0 = none.
 TRUSTED_PROXIES = 0
 

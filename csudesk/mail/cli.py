@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from csudesk.mail import sender
+from csudesk.selfservice import services as selfservice
 
 mail_cli = AppGroup("mail", help="The mail outbox.")
 
@@ -22,18 +23,31 @@ def _print(report: sender.SendReport) -> None:
         click.echo(f"  {error}", err=True)
 
 
+def _process_selfservice() -> int:
+    """The voters' self-service requests become outbox mail before each sending pass."""
+    report = selfservice.process_pending()
+    if report.processed:
+        done = ", ".join(
+            f"{count} {selfservice.OUTCOME_LABELS.get(outcome, outcome)}"
+            for outcome, count in report.outcomes.items()
+        )
+        click.echo(f"{report.processed} demandes en libre-service traitées ({done})")
+    return report.processed
+
+
 @mail_cli.command("send")
 @click.option("--watch", is_flag=True, help="Keep running and send mail as it arrives.")
 @click.option("--interval", type=float, default=2.0, show_default=True, help="Idle poll, seconds.")
 def send(watch: bool, interval: float):
-    """Deliver due mail from the outbox through SMTP (Flask-Mail), with retries."""
+    """Process self-service requests, then deliver due mail through SMTP, with retries."""
     socket.setdefaulttimeout(current_app.config["MAIL_TIMEOUT_SECONDS"])
     if not watch:
         # Drain what is due now; stop at the first pass that had nothing to do or hit errors.
         while True:
+            processed = _process_selfservice()
             report = sender.send_due()
             _print(report)
-            if report.handled == 0 or report.retried or report.failed:
+            if (report.handled == 0 and not processed) or report.retried or report.failed:
                 return
     stop = {"now": False}
 
@@ -46,7 +60,7 @@ def send(watch: bool, interval: float):
         f"Envoi du courrier en continu vers {current_app.config['MAIL_SERVER']}:"
         f"{current_app.config['MAIL_PORT']} (Ctrl+C pour arrêter)."
     )
-    sender.run_forever(interval, _print, lambda: stop["now"])
+    sender.run_forever(interval, _print, lambda: stop["now"], before_pass=_process_selfservice)
 
 
 @mail_cli.command("sink")

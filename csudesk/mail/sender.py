@@ -232,10 +232,16 @@ def _count(report: SendReport, outcome: str) -> None:
     setattr(report, outcome, getattr(report, outcome) + 1)
 
 
-def run_forever(interval: float = 2.0, on_report=None, should_stop=lambda: False) -> None:
-    """Loop until should_stop(): send due mail, then sleep `interval` when idle."""
+def run_forever(
+    interval: float = 2.0, on_report=None, should_stop=lambda: False, before_pass=None
+) -> None:
+    """Loop until should_stop(): run before_pass() (it returns how many jobs it did), send due
+    mail, then sleep `interval` when both were idle."""
     while not should_stop():
+        busy = 0
         try:
+            if before_pass is not None:
+                busy = before_pass()
             report = send_due()
         except Exception:  # keep the worker alive; the rows stay in the outbox
             db.session.rollback()
@@ -243,5 +249,5 @@ def run_forever(interval: float = 2.0, on_report=None, should_stop=lambda: False
             report = SendReport()
         if on_report is not None:
             on_report(report)
-        if report.handled == 0:
+        if report.handled == 0 and not busy:
             time.sleep(interval)

@@ -1,20 +1,83 @@
-"""Public pages for voters: home and "Trouver ma CSU" (no sign-in, no JavaScript needed)."""
+"""Public pages for voters: help, "Trouver ma CSU", self-service and the contact form.
 
-from flask import Blueprint, abort, render_template, request
+No sign-in and no JavaScript needed. Every form answers the same way whatever the address
+(SECURITY.md 13): self-service forms only store a request for the worker, the contact form's
+receipt shows the CSU of the establishment the voter typed.
+"""
 
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+
+from csudesk.actor import Actor
+from csudesk.db import utcnow
+from csudesk.directory.models import CSU
 from csudesk.directory.services import RoutingError, route_uai, search_establishments
 from csudesk.directory.uai import InvalidUAI, normalize_uai
-from csudesk.extensions import limiter
+from csudesk.elections.calendar import election
+from csudesk.errors import MESSAGES
+from csudesk.extensions import db, limiter
+from csudesk.net import client_ip
+from csudesk.public import antiabuse
+from csudesk.public.forms import AddressForm, ContactForm, VoteCodeForm
+from csudesk.selfservice import services as selfservice
+from csudesk.selfservice.contact import ContactMessage, submit_contact
+from csudesk.selfservice.models import RequestKind
+from csudesk.text import normalize_email
 
 bp = Blueprint("public", __name__)
 
 MAX_QUERY_LENGTH = 120
+FORM_EXPIRED = (
+    "La page est restée ouverte trop longtemps : vérifiez le formulaire, puis envoyez-le de"
+    " nouveau."
+)
+# URL slug of each self-service request's confirmation page.
+RECEIVED_SLUGS = {
+    "lien-non-recu": RequestKind.LINK_NOT_RECEIVED,
+    "mot-de-passe-refuse": RequestKind.PASSWORD_REFUSED,
+    "code-de-vote": RequestKind.VOTE_CODE,
+}
+
+
+def _public_form_address() -> str:
+    return "address:" + normalize_email(request.form.get("email", ""))[:254]
+
+
+def _is_search_step() -> bool:
+    return request.form.get("action") == "search"
+
+
+# Shared by every public form: per typed address and per client IP (SECURITY.md 14). The
+# contact form's establishment search step is not a submission and has its own IP limit.
+_limit_per_address = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_PUBLIC_PER_ADDRESS"],
+    scope="public-form-address",
+    key_func=_public_form_address,
+    methods=["POST"],
+    exempt_when=_is_search_step,
+)
+_limit_per_ip = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_PUBLIC_PER_IP"],
+    scope="public-form-ip",
+    key_func=client_ip,
+    methods=["POST"],
+    exempt_when=_is_search_step,
+)
 
 
 @bp.get("/")
 def index():
-    """Home page for voters."""
-    return render_template("public/index.html")
+    """Home page: the four usual situations, the calendar, what to do in each case."""
+    return render_template("public/index.html", phase=election().phase(utcnow()))
 
 
 def _looks_like_uai(query: str) -> bool:
@@ -49,3 +112,209 @@ def establishment_csu(uai: str):
     except (InvalidUAI, RoutingError):
         abort(404)
     return render_template("public/find_csu.html", query=route.uai, route=route, results=[])
+
+
+# --- Self-service -------------------------------------------------------------------------
+
+
+def _store_request(kind: RequestKind, address: str, answer_ok: bool | None = None):
+    selfservice.submit(kind, address, client_ip(), answer_ok)
+    db.session.commit()
+    session["selfservice_address"] = normalize_email(address)[:254]
+    slug = next(slug for slug, value in RECEIVED_SLUGS.items() if value == kind)
+    return redirect(url_for(".request_received", slug=slug), 303)
+
+
+def _form_page(template: str, extra=None):
+    """How a form page renders, fresh or sent back with what was typed."""
+
+    def render(form, status=200, alert=None, rate_limited=False):
+        context = extra(form) if extra is not None else {}
+        page = render_template(
+            template, form=form, alert=alert, rate_limited=rate_limited, **context
+        )
+        return page, status
+
+    return render
+
+
+def _address_request(kind: RequestKind, render):
+    form = AddressForm()
+    if form.validate_on_submit():
+        return _store_request(kind, form.email.data)
+    return render(form, 400 if form.errors else 200)
+
+
+_render_link_not_received = _form_page("public/link_not_received.html")
+_render_password_refused = _form_page("public/password_refused.html")
+_render_vote_code = _form_page(
+    "public/vote_code.html", lambda form: {"phase": election().phase(utcnow())}
+)
+
+
+@bp.route("/lien-non-recu", methods=["GET", "POST"])
+@_limit_per_address
+@_limit_per_ip
+def link_not_received():
+    """ "Je n'ai pas reçu mon lien": a new activation link (or a reset link if activated)."""
+    return _address_request(RequestKind.LINK_NOT_RECEIVED, _render_link_not_received)
+
+
+@bp.route("/mot-de-passe-refuse", methods=["GET", "POST"])
+@_limit_per_address
+@_limit_per_ip
+def password_refused():
+    """ "Mon mot de passe est refusé": a password-reset link to the roll address."""
+    return _address_request(RequestKind.PASSWORD_REFUSED, _render_password_refused)
+
+
+@bp.route("/reassort-code-de-vote", methods=["GET", "POST"])
+@_limit_per_address
+@_limit_per_ip
+def vote_code():
+    """Vote-code reissue while the vote is open: work address and challenge answer."""
+    form = VoteCodeForm()
+    if not election().voting_open(utcnow()):
+        return _render_vote_code(form)
+    if form.validate_on_submit():
+        answer_ok = selfservice.vote_code_answer_ok(form.email.data, form.answer.data)
+        return _store_request(RequestKind.VOTE_CODE, form.email.data, answer_ok)
+    return _render_vote_code(form, 400 if form.errors else 200)
+
+
+@bp.get("/demande-enregistree/<slug>")
+def request_received(slug: str):
+    """The same confirmation for every address: the worker decides what to send."""
+    kind = RECEIVED_SLUGS.get(slug)
+    if kind is None:
+        abort(404)
+    request.no_store = True
+    return render_template(
+        "public/request_received.html",
+        kind=kind,
+        address=session.get("selfservice_address"),
+        ttl_hours=current_app.config["LINK_TTL_HOURS"],
+    )
+
+
+# --- Contact form -------------------------------------------------------------------------
+
+
+def _contact_context(form: ContactForm) -> dict:
+    searched = bool(form.search.data) and not form.search.errors
+    results = search_establishments(form.search.data) if searched else []
+    return {"results": results, "searched": searched}
+
+
+_render_contact = _form_page("public/contact.html", _contact_context)
+
+
+def _trap_message(form: ContactForm) -> str | None:
+    """Why the submission looks automated (honeypot filled, sent too fast), or None."""
+    if form.website.data:
+        form.website.data = ""
+        return (
+            "Votre message n'a pas pu être envoyé. Vérifiez le formulaire puis envoyez-le de"
+            " nouveau."
+        )
+    elapsed = antiabuse.seconds_since_opened(form.started.data)
+    if elapsed is None:
+        form.started.data = antiabuse.opened_token()
+    if elapsed is None or elapsed < current_app.config["CONTACT_MIN_FILL_SECONDS"]:
+        return (
+            "Le formulaire a été envoyé trop vite après son ouverture. Relisez votre message"
+            " puis envoyez-le de nouveau."
+        )
+    return None
+
+
+@bp.route("/nous-ecrire", methods=["GET", "POST"])
+@limiter.limit("120 per minute", methods=["POST"])
+@_limit_per_address
+@_limit_per_ip
+def contact():
+    """Write to one's CSU: a ticket routed by the roll or by the establishment given."""
+    form = ContactForm()
+    if request.method == "GET":
+        form.started.data = antiabuse.opened_token()
+        return _render_contact(form)
+    if _is_search_step():
+        # Only the search box is checked: the rest of the form is not being sent yet.
+        form.search.validate(form)
+        return _render_contact(form)
+    if not form.validate_on_submit():
+        return _render_contact(form, 400)
+    alert = _trap_message(form)
+    if alert is not None:
+        return _render_contact(form, 400, alert=alert)
+    receipt = submit_contact(
+        Actor("public", None, client_ip()),
+        ContactMessage(
+            email=form.email.data,
+            last_name=form.last_name.data,
+            first_name=form.first_name.data,
+            uai=form.establishment_uai,
+            category=form.category.data,
+            message=form.message.data,
+        ),
+    )
+    db.session.commit()
+    session["contact_receipt"] = {
+        "reference": receipt.reference,
+        "uai": receipt.uai,
+        "establishment_name": receipt.establishment_name,
+        "csu_id": receipt.csu_id,
+    }
+    return redirect(url_for(".contact_sent"), 303)
+
+
+@bp.get("/nous-ecrire/envoye")
+def contact_sent():
+    """The receipt: reference and the contact of the CSU of the establishment given."""
+    receipt = session.get("contact_receipt")
+    if not receipt:
+        return redirect(url_for(".contact"))
+    request.no_store = True
+    csu = db.session.get(CSU, receipt["csu_id"])
+    if csu is None:
+        abort(404)
+    return render_template("public/contact_sent.html", receipt=receipt, csu=csu)
+
+
+# --- Refusals that must not lose what the voter typed ------------------------------------
+
+_FORM_RENDERERS = {
+    "public.link_not_received": (AddressForm, _render_link_not_received),
+    "public.password_refused": (AddressForm, _render_password_refused),
+    "public.vote_code": (VoteCodeForm, _render_vote_code),
+    "public.contact": (ContactForm, _render_contact),
+}
+
+
+def _error_page(code: int, text: str | None = None):
+    title, default = MESSAGES[code]
+    page = render_template("errors/error.html", code=code, title=title, text=text or default)
+    return page, code
+
+
+@bp.errorhandler(429)
+def too_many_requests(error):
+    """Keep what the voter typed and say when to try again, in French."""
+    renderer = _FORM_RENDERERS.get(request.endpoint or "")
+    if renderer is None or request.method != "POST":
+        return _error_page(429)
+    form_class, render = renderer
+    return render(form_class(), 429, rate_limited=True)
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(error):
+    """A page left open past the CSRF lifetime: the form comes back filled, with a new token."""
+    renderer = _FORM_RENDERERS.get(request.endpoint or "")
+    if renderer is None or request.method != "POST":
+        return _error_page(400, FORM_EXPIRED)
+    form_class, render = renderer
+    form = form_class()
+    if isinstance(form, ContactForm):
+        form.started.data = antiabuse.opened_token(0)
+    return render(form, 400, alert=FORM_EXPIRED)

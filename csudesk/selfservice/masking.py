@@ -1,0 +1,125 @@
+"""Masking the secrets a voter pastes into a contact message, before it is stored.
+
+Nobody at the desk may read a vote code or a password (SECURITY.md 1), and voters do paste
+them ("mon code est ABCD-EF23-..., mon mot de passe : Soleil2022!"). A masked word costs the
+agent little; a stored secret cannot be taken back, so the rules lean towards masking:
+
+1. Vote code: 16 letters or digits in four groups of four (roll/accounts.new_vote_code prints
+   them as XXXX-XXXX-XXXX-XXXX), in any case. Written with dashes it is always masked; unbroken
+   or with spaces, when it holds a digit, so that four short words ("mais vous avez bien") or a
+   long one ("professionnelles") stay readable. With spaces, four upper-case groups are masked
+   alone; a lower-case code cannot be told from the 4-letter words around it, so the whole run
+   of groups is masked.
+2. After a cue ("mot de passe", "mdp", "password", "code", "code de vote", "code secret",
+   "identifiant et mot de passe"...) followed by ":" or "=", the next word is masked whatever it
+   is; after "est" / "c'est" it is masked when it is quoted.
+3. Any other word of 8 characters or more that looks like a password: it mixes letters and
+   digits, or has lower case, upper case and a symbol seldom found in French words
+   (!#$%&*+=?@^_~|<>{}[]). E-mail addresses, web addresses, UAI codes (valid check letter),
+   ticket references, dates and phone numbers are left alone.
+"""
+
+import re
+
+from csudesk.directory.uai import is_valid_uai
+
+CODE_MASK = "[code masqué]"
+SECRET_MASK = "[secret masqué]"
+
+_GROUP = r"[A-Za-z0-9]{4}"
+_EDGES = r"(?<![\w-]){body}(?![\w-])"
+# Dashed (any dash) or unbroken: XXXX-XXXX-XXXX-XXXX, XXXXXXXXXXXXXXXX.
+_VOTE_CODE = re.compile(
+    _EDGES.format(
+        body=rf"(?P<code>{_GROUP}(?P<sep>[-\u2010\u2011\u2013]?){_GROUP}(?P=sep){_GROUP}(?P=sep){_GROUP})"
+    )
+)
+# Spaced: a run of four or more groups of four, which ordinary words can form too.
+_SPACED_RUN = re.compile(_EDGES.format(body=rf"{_GROUP}(?: {_GROUP}){{3,}}"))
+_CUE = (
+    r"(?:mots?\s+de\s+passe|mdp|password|passwd|pwd|code\s+de\s+vote|code\s+secret"
+    r"|code\s+d['’]activation|code|r[ée]ponse\s+au\s+d[ée]fi|d[ée]fi)"
+)
+_ALREADY = r"(?!\[(?:code|secret) masqué\])"
+_CUE_COLON = re.compile(rf"(?i)\b(?P<cue>{_CUE})(?P<sep>\s*[:=]\s*){_ALREADY}(?P<secret>\S+)")
+_CUE_QUOTED = re.compile(
+    rf"(?i)\b(?P<cue>{_CUE})(?P<sep>\s+(?:est|c['’]est|était|étant)\s*)"
+    r"(?P<secret>«\s*[^»\n]+?\s*»|\"[^\"\n]+\"|“[^”\n]+”|'[^'\n]+')"
+)
+_WORD = re.compile(r"\S+")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+_URL = re.compile(r"(?i)^(?:https?://|www\.)")
+_RARE_SYMBOLS = set("!#$%&*+=?@^_~|<>{}[]")
+_LEADING = "\"'«“‘([{<"
+_TRAILING = "\"'»”’)]}>.,;:…"
+# Times, ordinals and numbers French messages are full of: "14h30-17h", "1er", "n°12".
+_ORDINARY = re.compile(
+    r"(?i)^(?:\d{1,2}h\d{0,2}(?:[-/à]\d{1,2}h\d{0,2})?|\d+(?:er|re|e|ème|eme|nde?)s?|n°\d+)$"
+)
+
+
+def mask_secrets(text: str) -> str:
+    """Return `text` with vote codes and password-like strings replaced by a mask."""
+    text = _VOTE_CODE.sub(_mask_vote_code, text)
+    text = _SPACED_RUN.sub(_mask_spaced_code, text)
+    text = _CUE_COLON.sub(_mask_after_cue, text)
+    text = _CUE_QUOTED.sub(_mask_after_cue, text)
+    return _WORD.sub(_mask_word, text)
+
+
+def _mask_vote_code(match: re.Match) -> str:
+    code = match.group("code")
+    if match.group("sep") or any(c.isdigit() for c in code):
+        return CODE_MASK
+    return code
+
+
+def _mask_spaced_code(match: re.Match) -> str:
+    """Four groups without lower case and with a digit are the code ("vu ABCD EF23 GHJK LMN4");
+    a code typed in lower case cannot be told from its neighbours: the whole run goes."""
+    groups = match.group(0).split(" ")
+    for start in range(len(groups) - 3):
+        window = groups[start : start + 4]
+        if not any(c.islower() for c in "".join(window)) and any(
+            c.isdigit() for c in "".join(window)
+        ):
+            return " ".join(groups[:start] + [CODE_MASK] + groups[start + 4 :])
+    if any(c.isdigit() for c in match.group(0)):
+        return CODE_MASK
+    return match.group(0)
+
+
+def _mask_after_cue(match: re.Match) -> str:
+    secret = match.group("secret")
+    trail = ""
+    if not secret.endswith(("»", '"', "”", "'")):
+        stripped = secret.rstrip(_TRAILING)
+        trail = secret[len(stripped) :]
+        if not stripped:
+            return match.group(0)
+    return match.group("cue") + match.group("sep") + SECRET_MASK + trail
+
+
+def _mask_word(match: re.Match) -> str:
+    word = match.group(0)
+    start = len(word) - len(word.lstrip(_LEADING))
+    core = word[start:].rstrip(_TRAILING)
+    if not _looks_like_password(core):
+        return word
+    return word[:start] + SECRET_MASK + word[start + len(core) :]
+
+
+def _looks_like_password(word: str) -> bool:
+    if len(word) < 8 or _EMAIL.match(word) or _URL.match(word) or _ORDINARY.match(word):
+        return False
+    if is_valid_uai(word):
+        return False
+    has_letter = any(c.isalpha() for c in word)
+    has_digit = any(c.isdigit() for c in word)
+    if has_letter and has_digit:
+        return True
+    has_lower = any(c.islower() for c in word)
+    has_upper = any(c.isupper() for c in word)
+    # A "!" or "?" ending a word is punctuation ("Bonjour!"), not part of a password.
+    inner = word.rstrip("!?")
+    return has_lower and has_upper and any(c in _RARE_SYMBOLS for c in inner)

@@ -1,0 +1,173 @@
+"""Self-service: the public forms store a request; the worker looks the roll up and acts.
+
+The request side never reads the roll except for the vote-code answer check, which runs the
+same query and the same slow hash (a decoy one) whatever the address. Everything that depends
+on the roll happens in `process_pending()`, outside the voter's request (SECURITY.md 13).
+"""
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from csudesk.actor import Actor
+from csudesk.audit import services as audit
+from csudesk.db import utcnow
+from csudesk.elections.calendar import election
+from csudesk.extensions import db
+from csudesk.roll import accounts
+from csudesk.roll.models import Voter, VoterEmail
+from csudesk.selfservice.models import RequestKind, SelfServiceRequest
+from csudesk.support import services as support
+from csudesk.text import normalize_email
+
+log = logging.getLogger(__name__)
+BATCH = 50
+
+
+class Outcome:
+    """What the worker did with a request (stored on the row and in the audit entry)."""
+
+    ACTIVATION_SENT = "activation_sent"
+    PASSWORD_RESET_SENT = "password_reset_sent"
+    VOTE_CODE_SENT = "vote_code_sent"
+    DUPLICATE = "duplicate"  # an identical link left seconds ago: no second mail
+    REFUSED = "refused"  # a support rule said no (limit, lock, not activated...)
+    UNKNOWN_ADDRESS = "unknown_address"
+    WRONG_ANSWER = "wrong_answer"
+    VOTING_CLOSED = "voting_closed"
+    ERROR = "error"
+
+
+OUTCOME_LABELS = {
+    Outcome.ACTIVATION_SENT: "lien d'activation envoyé",
+    Outcome.PASSWORD_RESET_SENT: "lien de mot de passe envoyé",
+    Outcome.VOTE_CODE_SENT: "lien de code de vote envoyé",
+    Outcome.DUPLICATE: "doublon d'une demande récente",
+    Outcome.REFUSED: "refusé par les règles du guichet",
+    Outcome.UNKNOWN_ADDRESS: "adresse hors liste",
+    Outcome.WRONG_ANSWER: "réponse au défi inexacte",
+    Outcome.VOTING_CLOSED: "vote fermé",
+    Outcome.ERROR: "erreur",
+}
+
+
+def voter_by_address(raw: str) -> Voter | None:
+    """The voter owning this roll address, with account and CSU, in one query."""
+    return db.session.scalar(
+        select(Voter)
+        .join(VoterEmail, VoterEmail.voter_id == Voter.id)
+        .where(VoterEmail.address == normalize_email(raw))
+        .options(joinedload(Voter.account), joinedload(Voter.csu))
+    )
+
+
+def vote_code_answer_ok(address: str, answer: str) -> bool:
+    """Check a challenge answer in the request: same query and hash cost for any address."""
+    return accounts.verify_challenge(voter_by_address(address), answer)
+
+
+def submit(
+    kind: RequestKind, address: str, ip: str | None, answer_ok: bool | None = None
+) -> SelfServiceRequest:
+    """Store one request for the worker; nothing here depends on the roll."""
+    row = SelfServiceRequest(
+        kind=kind, address=normalize_email(address)[:254], ip=ip, answer_ok=answer_ok
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+@dataclass
+class ProcessReport:
+    processed: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+
+def process_pending(batch: int = BATCH) -> ProcessReport:
+    """Handle the oldest unprocessed requests, each in its own transaction."""
+    report = ProcessReport()
+    ids = list(
+        db.session.scalars(
+            select(SelfServiceRequest.id)
+            .where(SelfServiceRequest.processed_at.is_(None))
+            .order_by(SelfServiceRequest.id)
+            .limit(batch)
+        )
+    )
+    db.session.commit()
+    for request_id in ids:
+        outcome = _process_one(request_id)
+        if outcome is not None:
+            report.processed += 1
+            report.outcomes[outcome] = report.outcomes.get(outcome, 0) + 1
+    return report
+
+
+def _claim(request_id: int) -> SelfServiceRequest | None:
+    """The row if still unprocessed; another worker holding it is skipped (PostgreSQL)."""
+    query = select(SelfServiceRequest).where(
+        SelfServiceRequest.id == request_id, SelfServiceRequest.processed_at.is_(None)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalar(query)
+
+
+def _process_one(request_id: int) -> str | None:
+    row = _claim(request_id)
+    if row is None:
+        db.session.commit()
+        return None
+    actor = Actor("public", None, row.ip)
+    try:
+        voter = voter_by_address(row.address)
+        outcome, reason = _handle(actor, row, voter)
+    except Exception:
+        db.session.rollback()
+        log.exception("self-service request %s failed", request_id)
+        row = db.session.get(SelfServiceRequest, request_id)
+        voter, outcome, reason = None, Outcome.ERROR, None
+    row.processed_at = utcnow()
+    row.outcome = outcome
+    details = {"request_id": row.id, "kind": row.kind, "outcome": outcome}
+    if reason:
+        details["reason"] = reason
+    if voter is None:
+        details["address"] = row.address
+    audit.record(actor, f"selfservice.{row.kind}", voter_id=voter.id if voter else None, **details)
+    db.session.commit()
+    return outcome
+
+
+def _handle(actor: Actor, row: SelfServiceRequest, voter: Voter | None) -> tuple[str, str | None]:
+    """Apply the desk's rules to one request; returns (outcome, French reason if refused)."""
+    if row.kind == RequestKind.VOTE_CODE and not election().voting_open(utcnow()):
+        return Outcome.VOTING_CLOSED, None
+    if voter is None:
+        return Outcome.UNKNOWN_ADDRESS, None
+    activated = voter.account is not None and voter.account.is_activated
+    try:
+        if row.kind == RequestKind.VOTE_CODE:
+            support.ensure_challenge_checkable(voter)
+            accounts.count_challenge_attempt(voter, bool(row.answer_ok))
+            if not row.answer_ok:
+                audit.record(actor, "challenge.check", voter_id=voter.id, correct=False)
+                return Outcome.WRONG_ANSWER, None
+            audit.record(actor, "challenge.check", voter_id=voter.id, correct=True)
+            result = support.request_vote_code_reissue(actor, voter, row.address)
+            sent = Outcome.VOTE_CODE_SENT
+        elif activated:
+            # "Lien non reçu" from an activated account and "mot de passe refusé" both need
+            # a new password: the reset link.
+            result = support.send_password_reset_link(actor, voter, row.address)
+            sent = Outcome.PASSWORD_RESET_SENT
+        else:
+            # Never activated: there is no password to reset, the activation link creates one.
+            result = support.resend_activation_link(actor, voter, row.address)
+            sent = Outcome.ACTIVATION_SENT
+    except support.ActionRefused as exc:
+        return Outcome.REFUSED, str(exc)
+    return (Outcome.DUPLICATE if result.duplicate else sent), None

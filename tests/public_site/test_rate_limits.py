@@ -1,0 +1,161 @@
+"""Rate limits on the public forms: per address, per client IP, shared by every process."""
+
+import http.client
+import time
+import urllib.parse
+import uuid
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from csudesk.extensions import db
+from csudesk.public import antiabuse
+from csudesk.selfservice.models import SelfServiceRequest
+from csudesk.tickets.models import Ticket
+from tests.fixtures.appserver import app_processes
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def from_ip(ip: str) -> dict:
+    return {"environ_base": {"REMOTE_ADDR": ip}}
+
+
+def stored_requests() -> int:
+    db.session.commit()
+    return db.session.scalar(select(func.count()).select_from(SelfServiceRequest))
+
+
+def contact_data(email: str, **overrides) -> dict:
+    return {
+        "email": email,
+        "last_name": "Dupont",
+        "first_name": "Marie",
+        "uai": "0783774D",
+        "category": "autre",
+        "message": "Mon message ne doit pas se perdre.",
+        "consent": "y",
+        "started": antiabuse.opened_token(time.time() - 60),
+        **overrides,
+    }
+
+
+def test_per_address_limit_across_ips_and_forms(client, directory):
+    address = "marie.dupont@ac-lille.fr"
+    statuses = [
+        client.post(
+            "/lien-non-recu", data={"email": address}, **from_ip(f"192.0.2.{i}")
+        ).status_code
+        for i in range(3)
+    ]
+    statuses += [
+        client.post("/mot-de-passe-refuse", data={"email": address.upper()}, **from_ip("192.0.2.9"))
+        .status_code
+        for _ in range(2)
+    ]  # fmt: skip
+    assert statuses == [303] * 5
+    refused = client.post("/lien-non-recu", data={"email": address}, **from_ip("192.0.2.77"))
+    assert refused.status_code == 429
+    page = " ".join(refused.text.split())
+    assert "Trop de demandes" in page and "Patientez une heure" in page
+    assert f'value="{address}"' in page  # what was typed comes back
+    assert "Trouver ma CSU" in page or "trouvez les coordonnées" in page
+    contact = client.post("/nous-ecrire", data=contact_data(address), **from_ip("192.0.2.78"))
+    assert contact.status_code == 429
+    assert "Mon message ne doit pas se perdre.</textarea>" in contact.text
+    assert stored_requests() == 5
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
+    other = client.post(
+        "/lien-non-recu", data={"email": "paul@ac-lille.fr"}, **from_ip("192.0.2.77")
+    )
+    assert other.status_code == 303
+
+
+def test_per_ip_limit_across_addresses(client, directory, app):
+    app.config["RATELIMIT_PUBLIC_PER_IP"] = "3 per hour"
+    for i in range(3):
+        response = client.post("/lien-non-recu", data={"email": f"p{i}@ac-lille.fr"})
+        assert response.status_code == 303
+    refused = client.post("/mot-de-passe-refuse", data={"email": "p9@ac-lille.fr"})
+    assert refused.status_code == 429
+    assert "Trop de demandes" in refused.text
+    assert client.post(
+        "/lien-non-recu", data={"email": "p9@ac-lille.fr"}, **from_ip("198.51.100.1")
+    ).status_code == 303  # fmt: skip
+    assert stored_requests() == 4
+
+
+def test_vote_code_form_is_limited_too(client, directory, app):
+    app.config["RATELIMIT_PUBLIC_PER_ADDRESS"] = "2 per hour"
+    app.config["ELECTION"] = {
+        "name": "Test",
+        "portal_opens": "2020-01-01T00:00",
+        "vote_opens": "2020-01-02T00:00",
+        "vote_closes": "2099-01-01T00:00",
+    }
+    data = {"email": "marie@ac-lille.fr", "answer": "Médor"}
+    statuses = [client.post("/reassort-code-de-vote", data=data).status_code for _ in range(3)]
+    assert statuses == [303, 303, 429]
+
+
+def test_search_steps_do_not_use_up_the_submissions(client, directory, app):
+    app.config["RATELIMIT_PUBLIC_PER_ADDRESS"] = "1 per hour"
+    app.config["RATELIMIT_PUBLIC_PER_IP"] = "1 per hour"
+    data = contact_data("marie@ac-lille.fr", action="search", search="paris", uai="")
+    for _ in range(5):
+        assert client.post("/nous-ecrire", data=data).status_code == 200
+    sent = client.post("/nous-ecrire", data=contact_data("marie@ac-lille.fr"))
+    assert sent.status_code == 303
+
+
+def test_pages_themselves_are_not_limited(client, directory, app):
+    app.config["RATELIMIT_PUBLIC_PER_IP"] = "1 per hour"
+    for _ in range(3):
+        assert client.get("/lien-non-recu").status_code == 200
+
+
+def post(base_url: str, path: str, data: dict) -> int:
+    """POST a form to a server process; the status, redirects not followed."""
+    connection = http.client.HTTPConnection(urllib.parse.urlsplit(base_url).netloc, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=urllib.parse.urlencode(data),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def limited_statuses(app_config: dict, storage: str, prefix: str) -> list[int]:
+    """Six posts of one address alternating between two processes (limit: 5 per hour)."""
+    config = {**app_config, "RATELIMIT_STORAGE_URI": storage, "RATELIMIT_KEY_PREFIX": prefix}
+    with app_processes(config, 2) as urls:
+        return [
+            post(urls[i % 2], "/lien-non-recu", {"email": "marie.dupont@ac-lille.fr"})
+            for i in range(6)
+        ]
+
+
+@pytest.fixture
+def redis_prefix():
+    """A key prefix of this test's own on the shared Redis, removed afterwards."""
+    prefix = f"csudesk-public-test-{uuid.uuid4().hex}"
+    yield prefix
+    connection = redis.Redis.from_url(REDIS_URL)
+    for key in connection.scan_iter(f"*{prefix}*"):
+        connection.delete(key)
+    connection.close()
+
+
+def test_two_processes_share_the_limit_through_redis(app, app_config, directory, redis_prefix):
+    assert limited_statuses(app_config, REDIS_URL, redis_prefix) == [303] * 5 + [429]
+    keys = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"*{redis_prefix}*"))
+    assert keys  # the counters really live in Redis, under this prefix
+
+
+def test_memory_storage_would_multiply_the_limit(app, app_config, directory):
+    assert limited_statuses(app_config, "memory://", "unused") == [303] * 6
