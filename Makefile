@@ -10,6 +10,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 SMTP_PORT ?= 8025
 DEMO_VOTERS ?= 20000
+# Extra arguments of python -m bench, e.g. BENCH_ARGS='--quick' or '--voters 100000'.
+BENCH_ARGS ?=
 # Second test run on PostgreSQL when set (.ci/run sets it to the local server).
 CSUDESK_TEST_POSTGRES_URL ?=
 
@@ -81,8 +83,12 @@ lint: install  ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install  ## Run the benchmarks in bench/ (not part of make test)
-	$(BIN)/python -m bench
+bench: install  ## Run the benchmarks in bench/ (not part of make test); BENCH_ARGS=--quick for a small run
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
+	fi
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:  ## Remove the virtualenv and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

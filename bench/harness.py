@@ -8,7 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +66,19 @@ class Database:
     def app(self, **extra) -> Flask:
         return create_app(self.config(**extra))
 
+    @contextmanager
+    def app_context(self, **extra) -> Iterator[Flask]:
+        """The app on this database, in context; its connections are closed on the way out."""
+        from csudesk.extensions import db
+
+        app = self.app(**extra)
+        with app.app_context():
+            try:
+                yield app
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
     def env(self, **extra) -> dict[str, str]:
         """Environment of an app subprocess (flask CLI, gunicorn) on this database."""
         instance = self.work / "instance"  # empty: a developer's instance/config.py is not read
@@ -119,8 +133,7 @@ class Database:
         if self.is_sqlite:
             for suffix in ("", "-wal", "-shm"):
                 Path(self.sqlite_path + suffix).unlink(missing_ok=True)
-        app = self.app()
-        with app.app_context():
+        with self.app_context():
             if not self.is_sqlite:
                 with db.engine.begin() as connection:
                     for table in ANCHOR_TABLES:
@@ -131,7 +144,6 @@ class Database:
             for csu_code, uai in demo_creps_uais().items():
                 directory.attach_establishment(uai, csu_code)
             db.session.commit()
-            db.engine.dispose()
 
     def server_version(self) -> str:
         if self.is_sqlite:

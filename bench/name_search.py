@@ -65,7 +65,10 @@ def _largest_csu() -> tuple[int, int]:
 
 
 def _time_app(csu_id: int, typed: list[tuple[int, str, str]]) -> tuple[list[float], int]:
-    """Latency of each search, and how many returned the voter sought."""
+    """Latency of each search, and how many typed with a first name returned the voter sought.
+
+    A last name alone may have more homonyms in the académie than one page shows.
+    """
     latencies, found = [], 0
     for index, (voter_id, last, first) in enumerate([*typed[:WARM_UP], *typed]):
         started = time.perf_counter()
@@ -76,7 +79,7 @@ def _time_app(csu_id: int, typed: list[tuple[int, str, str]]) -> tuple[list[floa
         db.session.rollback()  # one request, one session: nothing cached across searches
         if index >= WARM_UP:
             latencies.append(elapsed)
-            found += voter_id in {match.voter.id for match in matches}
+            found += bool(first) and voter_id in {match.voter.id for match in matches}
     return latencies, found
 
 
@@ -105,13 +108,12 @@ def _time_anchor(
 
 def run(database: Database, queries: int, seed: int = 6) -> list[Row]:
     """p50/p95 of `queries` searches on the roll already loaded (figure 1 leaves it there)."""
-    app = database.app()
-    with app.app_context():
+    with database.app_context():
         csu_id, voters_in_csu = _largest_csu()
         typed = _sample(csu_id, queries, random.Random(seed))
         app_latencies, app_found = _time_app(csu_id, typed)
-        db.engine.dispose()
     anchor_latencies, anchor_found = _time_anchor(database, csu_id, typed)
+    with_first_name = sum(1 for _, _, first in typed if first)
     p95 = percentile(app_latencies, 95)
     anchor_p95 = percentile(anchor_latencies, 95)
     size = f"{voters_in_csu:,}".replace(",", " ")
@@ -124,7 +126,8 @@ def run(database: Database, queries: int, seed: int = 6) -> list[Row]:
             f"{p95 / anchor_p95:.1f}×",
             f"p95 ≤ {TARGET_P95_SECONDS * 1000:.0f} ms",
             p95 <= TARGET_P95_SECONDS,
-            f"voter sought among the results: {app_found}/{len(typed)}"
-            f" (anchor, exact prefix: {anchor_found}/{len(typed)})",
+            f"{len(typed)} searches; typed with a first name, the voter sought is in the"
+            f" results {app_found}/{with_first_name} (anchor, exact prefix, last name only:"
+            f" {anchor_found}/{len(typed)})",
         )
     ]

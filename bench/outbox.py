@@ -55,6 +55,7 @@ def smtp_sink():
     finally:
         process.terminate()
         process.wait(timeout=10)
+        process.stdout.close()
 
 
 def queue_activation_mails(count: int) -> int:
@@ -107,13 +108,11 @@ def drain_outbox() -> tuple[float, int]:
 def run(database: Database, mails: int) -> list[Row]:
     """Queue `mails` activation mails on the roll already loaded, then send them twice."""
     with smtp_sink() as port:
-        app = database.app(MAIL_PORT=port)
-        with app.app_context():
+        with database.app_context(MAIL_PORT=port):
             queued = queue_activation_mails(mails)
             messages = rendered_messages()
             anchor_seconds = send_with_smtplib(port, messages)
             seconds, sent = drain_outbox()
-            db.engine.dispose()
     if sent != queued or len(messages) != queued:
         raise RuntimeError(f"queued {queued}, rendered {len(messages)}, sent {sent}")
     rate, anchor_rate = sent / seconds, len(messages) / anchor_seconds

@@ -102,12 +102,9 @@ def run(database: Database, work: Path, voters: int) -> list[Row]:
 
 def load_roll(database: Database, work: Path, voters: int) -> None:
     """The roll the other figures need, loaded without measuring (when figure 1 is skipped)."""
-    from csudesk.extensions import db
     from csudesk.roll.importer import import_roll
 
     path = roll_file(work, voters)
     database.reset()
-    app = database.app()
-    with app.app_context():
+    with database.app_context():
         import_roll(str(path))
-        db.engine.dispose()
