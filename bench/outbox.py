@@ -107,12 +107,11 @@ def drain_outbox() -> tuple[float, int]:
 
 def run(database: Database, mails: int) -> list[Row]:
     """Queue `mails` activation mails on the roll already loaded, then send them twice."""
-    with smtp_sink() as port:
-        with database.app_context(MAIL_PORT=port):
-            queued = queue_activation_mails(mails)
-            messages = rendered_messages()
-            anchor_seconds = send_with_smtplib(port, messages)
-            seconds, sent = drain_outbox()
+    with smtp_sink() as port, database.app_context(MAIL_PORT=port):
+        queued = queue_activation_mails(mails)
+        messages = rendered_messages()
+        anchor_seconds = send_with_smtplib(port, messages)
+        seconds, sent = drain_outbox()
     if sent != queued or len(messages) != queued:
         raise RuntimeError(f"queued {queued}, rendered {len(messages)}, sent {sent}")
     rate, anchor_rate = sent / seconds, len(messages) / anchor_seconds
