@@ -26,6 +26,7 @@ def name_phonetic(name: str) -> str:
     return phonetic_fr(name)
 
 
+@lru_cache(maxsize=256)  # a roll holds a handful of spellings, read once per line
 def parse_delivery(raw: str) -> str | None:
     """Map the roll's delivery column to a NoticeDelivery value, or None if unreadable."""
     value = fold(raw)
