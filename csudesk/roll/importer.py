@@ -5,7 +5,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from csudesk.csvio import ImportReport, open_csv
@@ -268,30 +279,24 @@ class RollImporter:
     def _insert_voters(self, rows: list[_Row], now) -> dict[str, int]:
         if not rows:
             return {}
-        # Plain bulk insert, then the new ids by roll_id: INSERT ... RETURNING in parameter
-        # order makes SQLAlchemy send one statement per row on SQLite.
+        # Ids are reserved first so that the insert needs no RETURNING: in parameter order,
+        # RETURNING makes SQLAlchemy send one statement per row on SQLite.
+        ids = _reserve_ids(Voter.__table__, len(rows))
         _bulk_insert(
             Voter.__table__,
             [
                 {
+                    "id": voter_id,
                     "roll_id": row.roll_id,
                     **self._voter_fields(row),
                     "import_run": self.run,
                     "created_at": now,
                     "updated_at": now,
                 }
-                for row in rows
+                for voter_id, row in zip(ids, rows, strict=True)
             ],
         )
-        return dict(
-            db.session.execute(
-                select(Voter.roll_id, Voter.id).where(
-                    _among(Voter.roll_id, [r.roll_id for r in rows])
-                )
-            )
-            .tuples()
-            .all()
-        )
+        return {row.roll_id: voter_id for voter_id, row in zip(ids, rows, strict=True)}
 
     def _sync_emails(
         self, kept: list[tuple[_Row, int | None]], new_ids: dict[str, int]
@@ -344,6 +349,24 @@ def _among(column, values: list) -> ColumnElement[bool]:
 def _array_of(item_type) -> ARRAY:
     """One ARRAY type per column type, so each statement shape is compiled (and cached) once."""
     return ARRAY(item_type)
+
+
+def _reserve_ids(table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows: from the table's sequence on PostgreSQL; on SQLite, after the
+    largest id, which no one else can take while this transaction holds the write lock
+    (BEGIN IMMEDIATE, csudesk.db)."""
+    if _on_postgresql():
+        return list(
+            db.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
+                    " FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": count},
+            )
+        )
+    start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(start, start + count))
 
 
 def _bulk_insert(table: Table, rows: list[dict]) -> None:
