@@ -10,6 +10,8 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 SMTP_PORT ?= 8025
 DEMO_VOTERS ?= 20000
+# Shared rate-limit storage for the app processes of make run, used when reachable.
+REDIS_URL ?= redis://127.0.0.1:6379/0
 # Extra arguments of python -m bench, e.g. BENCH_ARGS='--quick' or '--voters 100000'.
 BENCH_ARGS ?=
 # Second test run on PostgreSQL when set (.ci/run sets it to the local server).
@@ -66,11 +68,18 @@ db: install instance/config.py  ## Migrate the database and load the demo data w
 run: install dsfr db  ## Install, prepare the demo database, serve on http://127.0.0.1:5000
 	@echo
 	@echo "csudesk: http://$(HOST):$(PORT)/  (agents: http://$(HOST):$(PORT)/connexion)"
-	@echo "Demo mail is printed here by a local SMTP sink on port $(SMTP_PORT). Ctrl+C stops everything."
+	@echo "Demo mail is printed here by a local SMTP sink on port $(SMTP_PORT); access log in instance/access.log."
+	@echo "Ctrl+C stops everything."
 	@trap 'kill 0' EXIT INT TERM; \
+	if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then \
+	  export CSUDESK_RATELIMIT_STORAGE_URI=$(REDIS_URL); workers=2; \
+	else \
+	  echo "Redis is not reachable: one app process, rate limits kept in that process."; workers=1; \
+	fi; \
 	$(FLASK) mail sink --port $(SMTP_PORT) --maildir instance/demo-mail & \
 	$(FLASK) mail send --watch & \
-	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --config python:csudesk.gunicorn_conf 'csudesk:create_app()'
+	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf \
+	  --access-logfile instance/access.log 'csudesk:create_app()'
 
 test: install dsfr browser  ## Install and run the whole suite (SQLite, then PostgreSQL if configured)
 	$(BIN)/python -m pytest -q

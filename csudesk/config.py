@@ -61,9 +61,13 @@ SESSION_IDLE_MINUTES = 30
 SESSION_ABSOLUTE_HOURS = 12
 REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
 WTF_CSRF_TIME_LIMIT = 12 * 3600
+# Forms derive from csudesk.forms.Form, whose WTForms messages are French (no Flask-Babel).
+WTF_I18N_ENABLED = False
 
 # Rate limits (Flask-Limiter). memory:// is per process: production sets a shared redis:// URI.
 RATELIMIT_STORAGE_URI = "memory://"
+# If the shared storage is down, keep limiting in each process rather than failing requests.
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_HEADERS_ENABLED = False
 RATELIMIT_LOGIN = "10 per 15 minutes"
 RATELIMIT_PUBLIC_PER_ADDRESS = "5 per hour"

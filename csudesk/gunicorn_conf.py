@@ -29,7 +29,7 @@ logconfig_dict = {
         },
         "error": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
     },
-    "root": {"level": "INFO", "handlers": ["error"]},
+    "root": {"level": "WARNING", "handlers": ["error"]},
     "loggers": {
         "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},

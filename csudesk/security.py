@@ -1,7 +1,7 @@
 """Response headers, session timeouts and safe redirects (SECURITY.md 10, 11, 15, 16)."""
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -51,12 +51,19 @@ def set_security_headers(response):
 
 
 def safe_next(target: str | None) -> str | None:
-    """A same-site relative path, or None: refuses '//x', '/\\\\x', '/%09/x', schemes."""
-    if not target or not target.startswith("/") or len(target) > 2000:
+    """A same-site relative path, or None: refuses '//x', '/\\\\x', '/%09/x', schemes.
+
+    The check runs on the path as given and once percent-decoded, so an encoded tab, slash or
+    backslash cannot turn it into another site's address in a browser.
+    """
+    if not target or len(target) > 2000:
         return None
-    if target.startswith(("//", "/\\")) or any(ord(c) < 0x21 or c == "\\" for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target.rstrip("?") or None
+    for form in (target, unquote(target)):
+        if not form.startswith("/") or form.startswith(("//", "/\\")):
+            return None
+        if any(ord(c) < 0x20 or c in "\x7f\\" for c in form):
+            return None
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return None
+    return target

@@ -9,10 +9,12 @@ from csudesk.elections.calendar import election, paris
 
 def register_blueprints(app: Flask) -> None:
     from csudesk.auth.views import bp as auth_bp
-    from csudesk.desk.views import bp as desk_bp
+    from csudesk.desk import actions, tickets, views  # noqa: F401 - routes on desk_bp
+    from csudesk.desk.blueprint import bp as desk_bp
+    from csudesk.portal.views import bp as portal_bp
     from csudesk.public.views import bp as public_bp
 
-    for blueprint in (public_bp, auth_bp, desk_bp):
+    for blueprint in (public_bp, auth_bp, desk_bp, portal_bp):
         app.register_blueprint(blueprint)
     # The DSFR files are installed by `make dsfr` (npm); without them pages stay usable.
     app.extensions["dsfr_available"] = os.path.exists(

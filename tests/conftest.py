@@ -4,9 +4,11 @@ The public blueprint's tests live in tests/public_site: a tests/public package w
 the `public` distribution that aiosmtpd imports.
 """
 
+import contextvars
 import os
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from csudesk import create_app
@@ -72,8 +74,22 @@ def app(app_config):
         db.engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in its own app context, as in production.
+
+    The test body keeps its own app context and session: without this, requests would share
+    the test's `g` (Flask-Login caches the user there) and its database session. What the test
+    set up is committed first so the request, on its own connection, sees it.
+    """
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -1,25 +1,197 @@
-"""The agent desk: home page."""
+"""Desk home, voter lookup (by work address or by name) and the voter file."""
 
-from flask import Blueprint, render_template
+from flask import render_template, request, session
 from flask_login import current_user
 from sqlalchemy import select
 
-from csudesk.agents.models import Role
-from csudesk.auth.guards import require_role
+from csudesk.audit import services as audit
+from csudesk.auth.guards import current_actor
+from csudesk.db import utcnow
+from csudesk.directory.services import RoutingError, route_uai
+from csudesk.directory.uai import InvalidUAI, normalize_uai
+from csudesk.elections.calendar import election
 from csudesk.extensions import db
+from csudesk.forms import choices
+from csudesk.roll.accounts import challenge_locked_until
+from csudesk.roll.services import find_voter_by_email, search_voters_by_name
+from csudesk.support.voter_file import voter_file
+from csudesk.text import normalize_email
 from csudesk.tickets.models import OPEN_STATUSES, Ticket
 
-bp = Blueprint("desk", __name__, url_prefix="/guichet")
-require_role(bp, Role.AGENT)
+from .blueprint import bp, scope, voter_in_scope_or_404
+from .forms import (
+    NEW_TICKET,
+    ChallengeForm,
+    EmailSearchForm,
+    LinkActionForm,
+    NameSearchForm,
+)
+
+CHALLENGE_OK_SECONDS = 15 * 60
+DEFAULT_CATEGORY = {
+    "activation": "lien_non_recu",
+    "password_reset": "mot_de_passe_refuse",
+    "vote_code": "notice_non_recue",
+    "challenge": "notice_non_recue",
+}
 
 
 @bp.get("/")
 def index():
-    """The agent's home: their open tickets."""
+    """The agent's home: search forms and their open tickets."""
     my_tickets = db.session.scalars(
         select(Ticket)
         .where(Ticket.assigned_agent_id == current_user.id, Ticket.status.in_(OPEN_STATUSES))
         .order_by(Ticket.updated_at.desc())
         .limit(50)
     ).all()
-    return render_template("desk/index.html", my_tickets=my_tickets)
+    return render_template(
+        "desk/index.html",
+        email_form=EmailSearchForm(formdata=None),
+        name_form=NameSearchForm(formdata=None),
+        my_tickets=my_tickets,
+    )
+
+
+@bp.get("/recherche")
+def search():
+    """Look a voter up by work address (any of theirs) or by name within the agent's scope."""
+    if "courriel" in request.args:
+        return _search_by_email()
+    if "nom" in request.args:
+        return _search_by_name()
+    return index()
+
+
+def _search_by_email():
+    form = EmailSearchForm(request.args)
+    if not form.validate():
+        return _results_page(email_form=form, status=400)
+    address = normalize_email(form.courriel.data)
+    voter = find_voter_by_email(address)
+    actor = current_actor()
+    if voter is None:
+        audit.record(actor, "voter.lookup", by="email", query=address[:254], found=False)
+        db.session.commit()
+        return _results_page(email_form=form, not_found=address)
+    in_scope = scope() is None or voter.csu_id in scope()
+    audit.record(
+        actor, "voter.lookup", voter_id=voter.id, by="email", found=True, in_scope=in_scope
+    )
+    db.session.commit()
+    if not in_scope:
+        # Only where to hand the caller over: nothing about the voter.
+        return _results_page(email_form=form, other_csu=voter.csu)
+    return _voter_page(voter_in_scope_or_404(voter.id))
+
+
+def _search_by_name():
+    form = NameSearchForm(request.args)
+    if not form.validate():
+        return _results_page(name_form=form, status=400)
+    establishment_id = None
+    if form.uai.data:
+        try:
+            route = route_uai(form.uai.data)
+        except (InvalidUAI, RoutingError) as exc:
+            form.uai.errors.append(str(exc))
+            return _results_page(name_form=form, status=400)
+        if route.establishment is None:
+            form.uai.errors.append(f"Aucun électeur de la liste n'est affecté à {route.uai}.")
+            return _results_page(name_form=form, status=400)
+        establishment_id = route.establishment.id
+    matches = search_voters_by_name(
+        form.nom.data, form.prenom.data or "", csu_ids=scope(), establishment_id=establishment_id
+    )
+    audit.record(
+        current_actor(),
+        "voter.search",
+        by="name",
+        last_name=form.nom.data[:100],
+        first_name=(form.prenom.data or "")[:100],
+        uai=normalize_uai(form.uai.data or "") or None,
+        results=len(matches),
+    )
+    db.session.commit()
+    return _results_page(name_form=form, matches=matches, searched=True)
+
+
+def _results_page(email_form=None, name_form=None, status=200, **context):
+    return (
+        render_template(
+            "desk/search.html",
+            email_form=email_form or EmailSearchForm(formdata=None),
+            name_form=name_form or NameSearchForm(formdata=None),
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.get("/electeurs/<int:voter_id>")
+def voter(voter_id: int):
+    """The voter file."""
+    found = voter_in_scope_or_404(voter_id)
+    audit.record(current_actor(), "voter.view", voter_id=found.id)
+    db.session.commit()
+    return _voter_page(found)
+
+
+def challenge_verified(voter_id: int) -> bool:
+    """True when this agent checked the voter's challenge answer as correct minutes ago."""
+    checked_at = session.get("challenge_ok", {}).get(str(voter_id))
+    return checked_at is not None and utcnow().timestamp() - checked_at < CHALLENGE_OK_SECONDS
+
+
+def action_forms(file) -> dict:
+    """The action forms of the voter file, with the ticket and address choices filled in."""
+    voter = file.voter
+    addresses = choices((e.address, e.address) for e in voter.emails)
+    tickets = choices(
+        [(NEW_TICKET, "Créer un nouveau ticket")]
+        + [
+            (str(t.id), f"{t.reference} — {t.category_label} ({t.status_label.lower()})")
+            for t in file.open_tickets
+        ]
+    )
+    default_ticket = str(file.open_tickets[0].id) if file.open_tickets else NEW_TICKET
+    forms = {}
+    for name, form_class in (
+        ("activation", LinkActionForm),
+        ("password_reset", LinkActionForm),
+        ("vote_code", LinkActionForm),
+        ("challenge", ChallengeForm),
+    ):
+        form = form_class(
+            formdata=None,
+            prefix=name,
+            ticket=default_ticket,
+            category=DEFAULT_CATEGORY[name],
+            channel="telephone",
+            address=addresses[0].value if addresses else None,
+        )
+        form.ticket.choices = tickets
+        if hasattr(form, "address"):
+            form.address.choices = addresses
+        forms[name] = form
+    return forms
+
+
+def _voter_page(found, forms: dict | None = None, status: int = 200):
+    file = voter_file(found, scope())
+    all_forms = action_forms(file)
+    if forms:
+        all_forms.update(forms)
+    cal = election()
+    return (
+        render_template(
+            "desk/voter.html",
+            file=file,
+            voter=found,
+            forms=all_forms,
+            voting_open=cal.voting_open(utcnow()),
+            challenge_ok=challenge_verified(found.id),
+            challenge_locked=challenge_locked_until(found),
+        ),
+        status,
+    )

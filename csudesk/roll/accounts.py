@@ -28,7 +28,11 @@ VOTE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 
 
 class AccountError(ValueError):
-    """Input refused on a link page; the message is French."""
+    """Input refused on a link page; the message is French, `field` names the form field."""
+
+    def __init__(self, message: str, field: str = "password"):
+        super().__init__(message)
+        self.field = field
 
 
 def normalize_answer(answer: str) -> str:
@@ -56,11 +60,12 @@ def check_new_password(password: str, confirmation: str) -> None:
 
 def check_challenge_input(question: str, answer: str) -> None:
     if question not in CHALLENGE_QUESTIONS:
-        raise AccountError("Choisissez une question défi dans la liste.")
+        raise AccountError("Choisissez une question défi dans la liste.", "question")
     if not MIN_ANSWER_LENGTH <= len(normalize_answer(answer)) <= MAX_ANSWER_LENGTH:
         raise AccountError(
             f"La réponse au défi doit compter de {MIN_ANSWER_LENGTH} à {MAX_ANSWER_LENGTH}"
-            " lettres ou chiffres."
+            " lettres ou chiffres.",
+            "answer",
         )
 
 

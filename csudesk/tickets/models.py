@@ -55,7 +55,8 @@ STATUS_LABELS = {
     Status.RESOLVED: "Résolu",
     Status.TRANSFERRED: "Transféré",
 }
-OPEN_STATUSES = (Status.OPEN, Status.WAITING)
+# A transferred ticket waits in the receiving CSU's queue: it is still open.
+OPEN_STATUSES = (Status.OPEN, Status.WAITING, Status.TRANSFERRED)
 
 
 class Ticket(db.Model):

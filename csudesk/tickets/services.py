@@ -129,7 +129,7 @@ def transfer(actor: Actor, ticket: Ticket, to_csu: CSU, reason: str) -> None:
         raise TicketError("Le ticket est déjà dans cette CSU.")
     from_csu_id = ticket.csu_id
     ticket.csu_id = to_csu.id
-    ticket.status = Status.OPEN
+    ticket.status = Status.TRANSFERRED
     ticket.assigned_agent_id = None
     add_event(ticket, actor, "transfer", reason, from_csu_id=from_csu_id, to_csu_id=to_csu.id)
     db.session.flush()

@@ -20,14 +20,8 @@ from csudesk.support.services import (
     resend_activation_link,
     send_password_reset_link,
 )
+from tests.fixtures.factories import VOTING
 from tests.fixtures.smtp import text_of
-
-VOTING = {
-    "name": "Élections de test",
-    "portal_opens": "2020-01-01T00:00",
-    "vote_opens": "2020-01-02T00:00",
-    "vote_closes": "2099-01-01T00:00",
-}
 
 
 @pytest.fixture

@@ -1,0 +1,136 @@
+"""The three actions on a voter, each one belonging to a ticket (POST only)."""
+
+from flask import abort, flash, redirect, session, url_for
+from sqlalchemy import select
+
+from csudesk.actor import Actor
+from csudesk.audit import services as audit
+from csudesk.auth.guards import current_actor
+from csudesk.db import utcnow
+from csudesk.extensions import db
+from csudesk.links.models import LINK_PURPOSE_LABELS
+from csudesk.roll.models import Voter
+from csudesk.support import services as support
+from csudesk.support.voter_file import voter_file
+from csudesk.tickets.models import OPEN_STATUSES, Ticket
+from csudesk.tickets.services import TicketError, create_ticket
+
+from .blueprint import bp, scope, voter_in_scope_or_404
+from .forms import NEW_TICKET, ChallengeForm, LinkActionForm
+from .views import _voter_page, action_forms, challenge_verified
+
+LINK_ACTIONS = {
+    "activation": support.resend_activation_link,
+    "password_reset": support.send_password_reset_link,
+    "vote_code": support.request_vote_code_reissue,
+}
+
+
+def _bind(voter: Voter, name: str, form_class):
+    """The posted form, with the same choices as the page offered."""
+    offered = action_forms(voter_file(voter, scope()))[name]
+    form = form_class(prefix=name)
+    form.ticket.choices = offered.ticket.choices
+    if hasattr(form, "address"):
+        form.address.choices = offered.address.choices
+    return form
+
+
+def _ticket_for(actor: Actor, voter: Voter, form) -> Ticket:
+    """The open ticket the agent picked (this voter's, in scope) or a new one."""
+    if form.ticket.data == NEW_TICKET:
+        return create_ticket(
+            actor,
+            csu=voter.csu,
+            category=form.category.data,
+            channel=form.channel.data,
+            voter=voter,
+        )
+    ticket = db.session.scalar(
+        select(Ticket).where(
+            Ticket.id == int(form.ticket.data),
+            Ticket.voter_id == voter.id,
+            Ticket.status.in_(OPEN_STATUSES),
+        )
+    )
+    if ticket is None or (scope() is not None and ticket.csu_id not in scope()):
+        raise TicketError("Ce ticket n'est plus ouvert : choisissez-en un autre.")
+    return ticket
+
+
+def _refused(actor: Actor, voter: Voter, action: str, reason: str):
+    """Nothing of the attempt is kept but the audit entry saying it was refused and why."""
+    db.session.rollback()
+    audit.record(actor, f"{action}.refused", voter_id=voter.id, reason=reason)
+    db.session.commit()
+    flash(reason, "error")
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#actions")
+
+
+@bp.post("/electeurs/<int:voter_id>/liens/<action>")
+def send_link(voter_id: int, action: str):
+    """Send an activation, password-reset or vote-code link to a roll address."""
+    if action not in LINK_ACTIONS:
+        abort(404)
+    voter = voter_in_scope_or_404(voter_id)
+    form = _bind(voter, action, LinkActionForm)
+    if not form.validate():
+        return _voter_page(voter, {action: form}, 400)
+    actor = current_actor()
+    if action == "vote_code" and not challenge_verified(voter.id):
+        return _refused(
+            actor,
+            voter,
+            "link.vote_code",
+            "Vérifiez d'abord la réponse de l'électeur à son défi (étape 1).",
+        )
+    try:
+        ticket = _ticket_for(actor, voter, form)
+        result = LINK_ACTIONS[action](actor, voter, form.address.data, ticket)
+    except (support.ActionRefused, TicketError) as exc:
+        return _refused(actor, voter, f"link.{action}", str(exc))
+    db.session.commit()
+    label = LINK_PURPOSE_LABELS[action]
+    if result.duplicate:
+        flash(
+            f"Un {label} vient déjà d'être demandé pour {result.link.address} :"
+            " aucun nouvel envoi (double clic).",
+            "info",
+        )
+    else:
+        flash(
+            f"{label[0].upper()}{label[1:]} mis en file d'envoi vers {result.link.address}"
+            f" (ticket {ticket.reference}).",
+            "success",
+        )
+    if action == "vote_code":
+        session.get("challenge_ok", {}).pop(str(voter.id), None)
+        session.modified = True
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#liens")
+
+
+@bp.post("/electeurs/<int:voter_id>/defi")
+def check_challenge(voter_id: int):
+    """Check the answer the caller gives to their challenge: only "correct" or "not correct"."""
+    voter = voter_in_scope_or_404(voter_id)
+    form = _bind(voter, "challenge", ChallengeForm)
+    if not form.validate():
+        return _voter_page(voter, {"challenge": form}, 400)
+    actor = current_actor()
+    try:
+        ticket = _ticket_for(actor, voter, form)
+        correct = support.check_challenge_answer(actor, voter, form.answer.data, ticket)
+    except (support.ActionRefused, TicketError) as exc:
+        return _refused(actor, voter, "challenge.check", str(exc))
+    db.session.commit()
+    if correct:
+        checks = session.setdefault("challenge_ok", {})
+        checks[str(voter.id)] = utcnow().timestamp()
+        session.modified = True
+        flash(
+            "Réponse au défi : correcte. Vous pouvez envoyer le lien de réassort du code de vote.",
+            "success",
+        )
+    else:
+        flash("Réponse au défi : incorrecte.", "error")
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#actions")

@@ -1,0 +1,99 @@
+"""Desk forms: they validate shape; the support services decide what applies."""
+
+from wtforms import PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from csudesk.forms import Form, choices
+from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS, Status
+
+NEW_TICKET = "nouveau"
+CATEGORY_CHOICES = choices(CATEGORY_LABELS.items())
+CHANNEL_CHOICES = choices((k, v) for k, v in CHANNEL_LABELS.items() if k != "formulaire")
+
+
+class EmailSearchForm(Form):
+    class Meta:
+        csrf = False
+
+    courriel = StringField(
+        "Adresse électronique professionnelle",
+        validators=[DataRequired("Saisissez une adresse."), Length(max=254)],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "email"},
+    )
+
+
+class NameSearchForm(Form):
+    class Meta:
+        csrf = False
+
+    nom = StringField(
+        "Nom",
+        validators=[DataRequired("Saisissez le nom."), Length(max=100)],
+        render_kw={"autocomplete": "off"},
+    )
+    prenom = StringField(
+        "Prénom (facultatif)",
+        validators=[Optional(), Length(max=100)],
+        render_kw={"autocomplete": "off"},
+    )
+    uai = StringField(
+        "UAI de l'établissement (facultatif)",
+        validators=[Optional(), Length(max=12)],
+        render_kw={"autocomplete": "off"},
+    )
+
+
+class TicketChoiceMixin:
+    ticket = SelectField("Ticket", validators=[InputRequired()])
+    category = SelectField("Catégorie du nouveau ticket", choices=CATEGORY_CHOICES)
+    channel = SelectField("Canal de contact", choices=CHANNEL_CHOICES)
+
+
+class LinkActionForm(TicketChoiceMixin, Form):
+    """Resend the activation link, send a reset link or a vote-code link, to a roll address."""
+
+    address = RadioField(
+        "Adresse de la liste électorale où envoyer le lien",
+        validators=[InputRequired("Choisissez l'adresse.")],
+    )
+
+
+class ChallengeForm(TicketChoiceMixin, Form):
+    answer = PasswordField(
+        "Réponse au défi donnée par l'électeur",
+        validators=[DataRequired("Saisissez la réponse donnée."), Length(max=100)],
+        render_kw={"autocomplete": "off"},
+    )
+
+
+class NewTicketForm(Form):
+    category = SelectField("Catégorie", choices=CATEGORY_CHOICES)
+    channel = SelectField("Canal de contact", choices=CHANNEL_CHOICES)
+    contact_email = StringField(
+        "Adresse donnée par l'appelant (facultatif)", validators=[Optional(), Length(max=254)]
+    )
+    contact_last_name = StringField("Nom (facultatif)", validators=[Optional(), Length(max=100)])
+    contact_first_name = StringField(
+        "Prénom (facultatif)", validators=[Optional(), Length(max=100)]
+    )
+    note = TextAreaField("Note", validators=[Optional(), Length(max=5000)])
+
+
+class NoteForm(Form):
+    text = TextAreaField(
+        "Ajouter une note", validators=[DataRequired("La note est vide."), Length(max=5000)]
+    )
+
+
+class StatusForm(Form):
+    status = SelectField(
+        "Statut",
+        choices=choices((k, v) for k, v in STATUS_LABELS.items() if k != Status.TRANSFERRED),
+    )
+
+
+class TransferForm(Form):
+    csu = SelectField("CSU destinataire", validators=[InputRequired()], coerce=int)
+    reason = TextAreaField(
+        "Motif du transfert", validators=[DataRequired("Indiquez le motif."), Length(max=5000)]
+    )

@@ -1,0 +1,189 @@
+"""Tickets at the desk: the CSU queue, a ticket's page and its changes."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from csudesk.auth.guards import current_actor
+from csudesk.directory.models import CSU
+from csudesk.directory.services import NATIONAL_CSU_CODE, csu_choices
+from csudesk.extensions import db
+from csudesk.forms import choices
+from csudesk.links.models import OneTimeLink
+from csudesk.tickets import services as tickets
+from csudesk.tickets.models import OPEN_STATUSES, STATUS_LABELS, Ticket, TicketEvent
+
+from .blueprint import bp, scope, voter_in_scope_or_404
+from .forms import NewTicketForm, NoteForm, StatusForm, TransferForm
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    ticket = tickets.get_ticket_in_scope(current_actor(), ticket_id)
+    if ticket is None:
+        abort(404)
+    return ticket
+
+
+@bp.get("/tickets")
+def queue():
+    """Open tickets of the agent's CSU (the national CSU picks which CSU to look at)."""
+    csu_ids = scope()
+    query = select(Ticket).options(joinedload(Ticket.voter), joinedload(Ticket.assigned_agent))
+    status = request.args.get("statut", "ouverts")
+    if status == "ouverts":
+        query = query.where(Ticket.status.in_(OPEN_STATUSES))
+    elif status in STATUS_LABELS:
+        query = query.where(Ticket.status == status)
+    selected_csu = None
+    if csu_ids is None:
+        code = request.args.get("csu", NATIONAL_CSU_CODE)
+        selected_csu = db.session.scalar(select(CSU).where(CSU.code == code))
+        if selected_csu is None:
+            abort(404)
+        query = query.where(Ticket.csu_id == selected_csu.id)
+    else:
+        query = query.where(Ticket.csu_id.in_(csu_ids))
+    page = max(request.args.get("page", 1, type=int), 1)
+    size = 50
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return render_template(
+        "desk/queue.html",
+        tickets=rows,
+        total=total,
+        page=page,
+        pages=max((total + size - 1) // size, 1),
+        status=status,
+        statuses=STATUS_LABELS,
+        csus=csu_choices() if csu_ids is None else None,
+        selected_csu=selected_csu,
+    )
+
+
+@bp.route("/tickets/nouveau", methods=["GET", "POST"])
+def new_ticket():
+    """Open a ticket, for a voter of the roll or for a caller who is not found on it."""
+    voter_id = request.args.get("electeur", type=int)
+    voter = voter_in_scope_or_404(voter_id) if voter_id else None
+    form = NewTicketForm()
+    if form.validate_on_submit():
+        actor = current_actor()
+        ticket = tickets.create_ticket(
+            actor,
+            csu=voter.csu if voter else current_user.csu,
+            category=form.category.data,
+            channel=form.channel.data,
+            voter=voter,
+            contact_email=(form.contact_email.data or "").strip() or None,
+            contact_last_name=(form.contact_last_name.data or "").strip() or None,
+            contact_first_name=(form.contact_first_name.data or "").strip() or None,
+        )
+        if form.note.data and form.note.data.strip():
+            tickets.add_note(actor, ticket, form.note.data)
+        db.session.commit()
+        flash(f"Ticket {ticket.reference} créé.", "success")
+        return redirect(url_for("desk.ticket", ticket_id=ticket.id))
+    if request.method == "GET" and not voter:
+        form.contact_email.data = request.args.get("courriel", "")[:254]
+    return render_template("desk/new_ticket.html", form=form, voter=voter), (
+        400 if form.errors else 200
+    )
+
+
+def transfer_choices(ticket: Ticket):
+    return choices((c.id, f"{c.name} [{c.code}]") for c in csu_choices() if c.id != ticket.csu_id)
+
+
+def _ticket_page(ticket: Ticket, status: int = 200, **forms):
+    events = db.session.scalars(
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id)
+        .options(joinedload(TicketEvent.agent))
+        .order_by(TicketEvent.id)
+    ).all()
+    links = db.session.scalars(
+        select(OneTimeLink)
+        .where(OneTimeLink.ticket_id == ticket.id)
+        .options(joinedload(OneTimeLink.mail))
+        .order_by(OneTimeLink.id)
+    ).all()
+    csus = {c.id: c for c in csu_choices()}
+    transfer = forms.get("transfer_form") or TransferForm(formdata=None)
+    transfer.csu.choices = transfer_choices(ticket)
+    return (
+        render_template(
+            "desk/ticket.html",
+            ticket=ticket,
+            events=events,
+            links=links,
+            csus=csus,
+            note_form=forms.get("note_form") or NoteForm(formdata=None),
+            status_form=forms.get("status_form") or StatusForm(formdata=None, status=ticket.status),
+            transfer_form=transfer,
+        ),
+        status,
+    )
+
+
+@bp.get("/tickets/<int:ticket_id>")
+def ticket(ticket_id: int):
+    """A ticket with its whole history."""
+    return _ticket_page(_ticket_or_404(ticket_id))
+
+
+@bp.post("/tickets/<int:ticket_id>/note")
+def add_note(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = NoteForm()
+    if not form.validate():
+        return _ticket_page(ticket, 400, note_form=form)
+    tickets.add_note(current_actor(), ticket, form.text.data)
+    db.session.commit()
+    flash("Note ajoutée.", "success")
+    return redirect(url_for("desk.ticket", ticket_id=ticket.id) + "#historique")
+
+
+@bp.post("/tickets/<int:ticket_id>/statut")
+def change_status(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = StatusForm()
+    if not form.validate():
+        return _ticket_page(ticket, 400, status_form=form)
+    tickets.change_status(current_actor(), ticket, form.status.data)
+    db.session.commit()
+    flash(f"Statut : {ticket.status_label}.", "success")
+    return redirect(url_for("desk.ticket", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/prendre")
+def take(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    tickets.assign(current_actor(), ticket, current_user.id)
+    db.session.commit()
+    flash("Le ticket vous est attribué.", "success")
+    return redirect(url_for("desk.ticket", ticket_id=ticket.id))
+
+
+@bp.post("/tickets/<int:ticket_id>/transfert")
+def transfer(ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    form = TransferForm()
+    form.csu.choices = transfer_choices(ticket)
+    if not form.validate():
+        return _ticket_page(ticket, 400, transfer_form=form)
+    to_csu = db.session.get(CSU, form.csu.data)
+    try:
+        tickets.transfer(current_actor(), ticket, to_csu, form.reason.data)
+    except tickets.TicketError as exc:
+        form.reason.errors.append(str(exc))
+        return _ticket_page(ticket, 400, transfer_form=form)
+    db.session.commit()
+    flash(f"Ticket {ticket.reference} transféré à {to_csu.name}.", "success")
+    if scope() is not None and to_csu.id not in scope():
+        return redirect(url_for("desk.queue"))
+    return redirect(url_for("desk.ticket", ticket_id=ticket.id))

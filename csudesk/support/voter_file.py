@@ -1,0 +1,82 @@
+"""Everything the desk shows about one voter, loaded in a few queries; never a secret."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from csudesk.db import utcnow
+from csudesk.directory.models import Establishment
+from csudesk.extensions import db
+from csudesk.links.models import LinkPurpose, OneTimeLink
+from csudesk.roll.models import VoteCodeReissue, Voter
+from csudesk.tickets.models import Ticket
+
+LINKS_SHOWN = 20
+
+
+@dataclass
+class VoterFile:
+    voter: Voter
+    links: list[OneTimeLink]
+    tickets: list[Ticket]
+    reissues: list[VoteCodeReissue]
+    now: datetime = field(default_factory=utcnow)
+
+    @property
+    def account(self):
+        return self.voter.account
+
+    @property
+    def activated(self) -> bool:
+        return self.account is not None and self.account.is_activated
+
+    @property
+    def open_tickets(self) -> list[Ticket]:
+        return [t for t in self.tickets if t.is_open]
+
+
+def load_voter(voter_id: int, csu_ids: set[int] | None) -> Voter | None:
+    """The voter if in scope (None means every CSU), with what the file page shows."""
+    query = (
+        select(Voter)
+        .where(Voter.id == voter_id)
+        .options(
+            joinedload(Voter.establishment).joinedload(Establishment.csu),
+            joinedload(Voter.account),
+            joinedload(Voter.vote_code),
+            selectinload(Voter.emails),
+        )
+    )
+    if csu_ids is not None:
+        query = query.where(Voter.csu_id.in_(csu_ids))
+    return db.session.scalar(query)
+
+
+def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
+    """Links with their mail state, tickets in scope and reissues of a loaded voter."""
+    links = list(
+        db.session.scalars(
+            select(OneTimeLink)
+            .where(
+                OneTimeLink.voter_id == voter.id,
+                OneTimeLink.purpose != LinkPurpose.AGENT_PASSWORD,
+            )
+            .options(joinedload(OneTimeLink.mail))
+            .order_by(OneTimeLink.id.desc())
+            .limit(LINKS_SHOWN)
+        )
+    )
+    ticket_query = select(Ticket).where(Ticket.voter_id == voter.id)
+    if csu_ids is not None:
+        ticket_query = ticket_query.where(Ticket.csu_id.in_(csu_ids))
+    tickets = list(db.session.scalars(ticket_query.order_by(Ticket.id.desc()).limit(50)))
+    reissues = list(
+        db.session.scalars(
+            select(VoteCodeReissue)
+            .where(VoteCodeReissue.voter_id == voter.id)
+            .order_by(VoteCodeReissue.id.desc())
+        )
+    )
+    return VoterFile(voter, links, tickets, reissues)

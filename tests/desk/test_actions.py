@@ -1,0 +1,224 @@
+"""The three actions through the desk, each with its ticket (issue 3)."""
+
+import re
+
+from sqlalchemy import select
+
+from csudesk.audit.models import AuditEntry
+from csudesk.extensions import db
+from csudesk.links.models import OneTimeLink
+from csudesk.mail.models import MailStatus, OutboxMail
+from csudesk.mail.sender import send_due
+from csudesk.tickets.models import Ticket, TicketEvent
+
+
+def post_link(client, voter, action, address=None, ticket="nouveau", **extra):
+    data = {
+        f"{action}-address": address or voter.emails[0].address,
+        f"{action}-ticket": ticket,
+        f"{action}-category": "lien_non_recu",
+        f"{action}-channel": "telephone",
+        **extra,
+    }
+    return client.post(f"/guichet/electeurs/{voter.id}/liens/{action}", data=data)
+
+
+def test_resend_activation_creates_ticket_link_mail_and_audit(client, lille, make_voter, smtp):
+    voter = make_voter(emails=("marie.dupont@ac-lille.fr", "m.dupont@ac-lille.fr"))
+    response = post_link(client, voter, "activation", "m.dupont@ac-lille.fr")
+    assert response.status_code == 302 and response.headers["Location"].endswith("#liens")
+    page = client.get(response.headers["Location"]).text
+    assert "mis en file d&#39;envoi vers m.dupont@ac-lille.fr" in page
+    ticket = db.session.scalar(select(Ticket))
+    assert (ticket.voter_id, ticket.csu.code, ticket.channel, ticket.assigned_agent_id) == (
+        voter.id,
+        "AC-09",
+        "telephone",
+        lille.id,
+    )
+    link = db.session.scalar(select(OneTimeLink))
+    assert (link.address, link.ticket_id, link.requested_by_agent_id) == (
+        "m.dupont@ac-lille.fr",
+        ticket.id,
+        lille.id,
+    )
+    assert db.session.scalar(select(OutboxMail)).status == MailStatus.PENDING
+    assert "en attente d&#39;envoi" in page
+    actions = [e.action for e in db.session.query(AuditEntry).order_by(AuditEntry.id)]
+    assert "ticket.create" in actions and "link.activation" in actions
+    send_due()
+    assert smtp.wait_for(1)[0]["To"] == "m.dupont@ac-lille.fr"
+    page = client.get(f"/guichet/electeurs/{voter.id}").text
+    assert "remis au serveur de messagerie" in page
+    assert "en attente d&#39;utilisation" in page
+
+
+def test_action_joins_an_open_ticket_picked_by_the_agent(client, lille, make_voter):
+    voter = make_voter()
+    post_link(client, voter, "activation")
+    ticket = db.session.scalar(select(Ticket))
+    client.application.config["LINK_DEDUP_SECONDS"] = 0
+    post_link(client, voter, "activation", ticket=str(ticket.id))
+    assert db.session.query(Ticket).count() == 1
+    kinds = [e.kind for e in db.session.query(TicketEvent).filter_by(ticket_id=ticket.id)]
+    assert kinds.count("action") == 2
+
+
+def test_address_not_on_the_roll_cannot_be_posted(client, lille, make_voter):
+    voter = make_voter(emails=("marie.dupont@ac-lille.fr",))
+    response = post_link(client, voter, "activation", "attacker@evil.example")
+    assert response.status_code == 400
+    assert "N&#39;est pas un choix valide." in response.text
+    assert db.session.query(OutboxMail).count() == 0
+
+
+def test_refused_action_says_why_and_is_audited(client, lille, make_voter):
+    voter = make_voter(activated=True)
+    response = post_link(client, voter, "activation")
+    page = client.get(response.headers["Location"]).text
+    assert "Le compte est déjà activé" in page
+    assert db.session.query(Ticket).count() == 0  # nothing half-done
+    refused = db.session.query(AuditEntry).filter_by(action="link.activation.refused").one()
+    assert refused.voter_id == voter.id and "déjà activé" in refused.details
+
+
+def test_password_reset_for_an_activated_account(client, lille, make_voter, smtp):
+    voter = make_voter(activated=True)
+    post_link(client, voter, "password_reset")
+    send_due()
+    (message,) = smtp.wait_for(1)
+    assert "réassort de votre mot de passe" in message["Subject"]
+    assert "http://csudesk.test/mot-de-passe/" in message.get_body(("plain",)).get_content()
+
+
+def test_double_click_sends_one_mail(client, lille, make_voter, smtp):
+    voter = make_voter()
+    first = post_link(client, voter, "activation")
+    second = post_link(client, voter, "activation")
+    assert first.status_code == second.status_code == 302
+    assert "aucun nouvel envoi (double clic)" in client.get(second.headers["Location"]).text
+    send_due()
+    assert len(smtp.messages) == 1
+    assert db.session.query(OneTimeLink).count() == 1
+
+
+def test_hourly_limit_has_a_clear_message(client, lille, make_voter, app):
+    app.config["LINK_DEDUP_SECONDS"] = 0
+    voter = make_voter()
+    for _ in range(5):
+        post_link(client, voter, "activation")
+    response = post_link(client, voter, "activation")
+    assert "Limite atteinte : 5 liens" in client.get(response.headers["Location"]).text
+
+
+def test_smtp_down_never_fails_the_action(client, lille, make_voter, smtp):
+    smtp.stop()
+    voter = make_voter()
+    response = post_link(client, voter, "activation")
+    assert response.status_code == 302
+    report = send_due()
+    assert report.retried == 1
+    page = client.get(f"/guichet/electeurs/{voter.id}").text
+    assert "en file d&#39;attente" in page and "nouvelle tentative le" in page
+
+
+def test_vote_code_reissue_outside_voting_window(client, lille, make_voter):
+    voter = make_voter(challenge_answer="Médor")
+    page = client.get(f"/guichet/electeurs/{voter.id}").text
+    assert "Possible uniquement pendant le vote" in page
+    response = client.post(
+        f"/guichet/electeurs/{voter.id}/defi",
+        data={
+            "challenge-answer": "Médor",
+            "challenge-ticket": "nouveau",
+            "challenge-category": "notice_non_recue",
+            "challenge-channel": "telephone",
+        },
+    )
+    assert "pendant le vote" in client.get(response.headers["Location"]).text
+
+
+def challenge(client, voter, answer):
+    return client.post(
+        f"/guichet/electeurs/{voter.id}/defi",
+        data={
+            "challenge-answer": answer,
+            "challenge-ticket": "nouveau",
+            "challenge-category": "notice_non_recue",
+            "challenge-channel": "telephone",
+        },
+    )
+
+
+def test_vote_code_reissue_needs_the_challenge_first(client, lille, make_voter, voting, smtp):
+    voter = make_voter(challenge_answer="Médor le chien")
+    refused = post_link(client, voter, "vote_code")
+    assert "Vérifiez d&#39;abord la réponse" in client.get(refused.headers["Location"]).text
+    wrong = challenge(client, voter, "Rex")
+    page = client.get(wrong.headers["Location"]).text
+    assert "Réponse au défi : incorrecte." in page
+    assert "Médor" not in page
+    right = challenge(client, voter, "medor le chien")
+    page = client.get(right.headers["Location"]).text
+    assert "Réponse au défi : correcte" in page
+    assert "Étape 2" in page
+    ticket = db.session.scalar(select(Ticket).order_by(Ticket.id.desc()))
+    sent = post_link(client, voter, "vote_code", ticket=str(ticket.id))
+    assert (
+        "réassort du code de vote mis en file" in client.get(sent.headers["Location"]).text.lower()
+    )
+    send_due()
+    (message,) = smtp.wait_for(1)
+    assert "/code-de-vote/" in message.get_body(("plain",)).get_content()
+    checks = db.session.query(AuditEntry).filter_by(action="challenge.check").all()
+    assert [c.details for c in checks] == ['{"correct": false}', '{"correct": true}']
+    # the verification is spent by the reissue
+    assert "Étape 1" in client.get(f"/guichet/electeurs/{voter.id}").text
+
+
+def test_challenge_attempts_are_limited(client, lille, make_voter, voting):
+    voter = make_voter(challenge_answer="Médor")
+    for _ in range(3):
+        challenge(client, voter, "Rex")
+    blocked = challenge(client, voter, "Médor")
+    assert "Trop de réponses incorrectes" in client.get(blocked.headers["Location"]).text
+
+
+def test_responses_never_carry_the_token(client, lille, make_voter, smtp):
+    voter = make_voter()
+    post_link(client, voter, "activation")
+    send_due()
+    token = re.search(
+        r"/activation/([\w-]+)", smtp.wait_for(1)[0].get_body(("plain",)).get_content()
+    ).group(1)
+    link = db.session.scalar(select(OneTimeLink))
+    for url in (
+        f"/guichet/electeurs/{voter.id}",
+        f"/guichet/tickets/{link.ticket_id}",
+        "/guichet/tickets",
+        "/guichet/",
+    ):
+        body = client.get(url).text
+        assert token not in body and link.token_hash not in body
+
+
+def test_mailed_link_uses_base_url_not_the_host_header(client, make_agent, auth, make_voter, smtp):
+    evil = "http://evil.example"
+    auth.login(make_agent().email, base_url=evil)
+    voter = make_voter()
+    response = client.post(
+        f"/guichet/electeurs/{voter.id}/liens/activation",
+        data={
+            "activation-address": voter.emails[0].address,
+            "activation-ticket": "nouveau",
+            "activation-category": "lien_non_recu",
+            "activation-channel": "telephone",
+        },
+        base_url=evil,
+        headers={"X-Forwarded-Host": "evil.example"},
+    )
+    assert response.status_code == 302
+    send_due()
+    body = smtp.wait_for(1)[0].get_body(("plain",)).get_content()
+    assert "http://csudesk.test/activation/" in body
+    assert "evil.example" not in body

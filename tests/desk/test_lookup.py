@@ -1,0 +1,113 @@
+"""Voter lookup at the desk, scope and audit (SECURITY.md 9, 18)."""
+
+import pytest
+
+from csudesk.audit.models import AuditEntry
+from csudesk.extensions import db
+
+
+def test_lookup_by_address_shows_the_voter_file(client, lille, make_voter):
+    voter = make_voter(
+        "DUPONT", "Marie", emails=("marie.dupont@ac-lille.fr", "m.dupont@ac-lille.fr")
+    )
+    response = client.get("/guichet/recherche", query_string={"courriel": " M.Dupont@AC-LILLE.fr"})
+    assert response.status_code == 200
+    page = response.text
+    assert "DUPONT Marie" in page
+    assert "marie.dupont@ac-lille.fr" in page and "m.dupont@ac-lille.fr" in page
+    assert "Non activé" in page
+    assert "Renvoyer le lien d'activation" in page
+    entry = db.session.query(AuditEntry).filter_by(action="voter.lookup").one()
+    assert (entry.voter_id, entry.agent_id) == (voter.id, lille.id)
+
+
+def test_activated_voter_file_shows_state_not_secrets(client, lille, make_voter):
+    voter = make_voter(activated=True, challenge_answer="Médor le chien")
+    page = client.get(f"/guichet/electeurs/{voter.id}").text
+    assert "Activé le" in page and "choisie" in page
+    assert "Envoyer un lien de réassort du mot de passe" in page
+    assert "Médor" not in page and "medor" not in page
+    assert voter.account.password_hash not in page
+    assert voter.account.challenge_answer_hash not in page
+
+
+def test_unknown_address_says_so_and_offers_a_ticket(client, lille, directory):
+    page = client.get("/guichet/recherche?courriel=nobody@ac-lille.fr").text
+    assert "Aucun électeur avec l'adresse « nobody@ac-lille.fr »" in page
+    assert "/guichet/tickets/nouveau?courriel=nobody@ac-lille.fr" in page
+
+
+def test_voter_of_another_csu_shows_only_where_to_hand_over(client, lille, make_voter):
+    from csudesk.directory.services import set_contact
+
+    set_contact("AC-25", phone="01 30 00 00 00")
+    make_voter("MARTIN", "Paul", emails=("paul.martin@ac-versailles.fr",), uai="0783774D")
+    page = client.get("/guichet/recherche?courriel=paul.martin@ac-versailles.fr").text
+    assert "relève d'une autre cellule" in page
+    assert "CSU — Académie de Versailles" in page and "01 30 00 00 00" in page
+    assert "MARTIN" not in page and "Paul" not in page
+
+
+def test_url_tampering_gives_404(client, lille, make_voter):
+    other = make_voter("MARTIN", "Paul", uai="0783774D")
+    assert client.get(f"/guichet/electeurs/{other.id}").status_code == 404
+    response = client.post(
+        f"/guichet/electeurs/{other.id}/liens/activation",
+        data={"activation-address": other.emails[0].address, "activation-ticket": "nouveau"},
+    )
+    assert response.status_code == 404
+    assert (
+        client.post(
+            f"/guichet/electeurs/{other.id}/defi", data={"challenge-answer": "x"}
+        ).status_code
+        == 404
+    )
+    assert client.get(f"/guichet/tickets/nouveau?electeur={other.id}").status_code == 404
+    assert client.get("/guichet/electeurs/999999").status_code == 404
+
+
+def test_national_agent_sees_every_csu(client, make_agent, auth, make_voter):
+    other = make_voter("MARTIN", "Paul", uai="0783774D")
+    auth.login(make_agent("nat@csudesk.test", "agent", "NATIONAL").email)
+    assert client.get(f"/guichet/electeurs/{other.id}").status_code == 200
+
+
+def test_name_search_within_scope(client, lille, make_voter):
+    target = make_voter("LEFÈVRE", "Jérôme")
+    make_voter("LEFÈVRE", "Jérôme", uai="0783774D")  # Versailles: out of scope
+    page = client.get(
+        "/guichet/recherche", query_string={"nom": "lefebvre", "prenom": "jerome"}
+    ).text
+    assert page.count("/guichet/electeurs/") == 1
+    assert f"/guichet/electeurs/{target.id}" in page
+    assert db.session.query(AuditEntry).filter_by(action="voter.search").count() == 1
+
+
+def test_name_search_by_establishment(client, lille, make_voter):
+    make_voter("DUPONT", "Marie", uai="0590002G")
+    wanted = make_voter("DUPONT", "Marie")
+    page = client.get("/guichet/recherche", query_string={"nom": "Dupont", "uai": "0590001f"}).text
+    assert page.count("/guichet/electeurs/") == 1 and f"/guichet/electeurs/{wanted.id}" in page
+
+
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ({"courriel": ""}, "Saisissez une adresse."),
+        ({"nom": ""}, "Saisissez le nom."),
+        ({"nom": "Dupont", "uai": "0590001A"}, "lettre de contrôle"),
+        ({"courriel": "x" * 300}, "254"),
+    ],
+)
+def test_bad_search_input_gets_a_clear_message(client, lille, query, message):
+    response = client.get("/guichet/recherche", query_string=query)
+    assert response.status_code == 400
+    assert message in response.text
+
+
+def test_every_voter_view_is_audited(client, lille, make_voter):
+    voter = make_voter()
+    client.get(f"/guichet/electeurs/{voter.id}")
+    client.get(f"/guichet/electeurs/{voter.id}")
+    views = db.session.query(AuditEntry).filter_by(action="voter.view", voter_id=voter.id).all()
+    assert len(views) == 2 and all(v.ip == "127.0.0.1" for v in views)
