@@ -7,18 +7,16 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import name_search, outbox, roll_import
+from bench import desk_lookup, name_search, outbox, roll_import
 from bench.harness import ROOT, Database, Row, Run
 from bench.report import text_table, write
 
 DEFAULT_VOTERS = 1_800_000
 QUICK_VOTERS = 20_000
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
-FIGURES = ("import", "search", "outbox")
+FIGURES = ("import", "search", "outbox", "lookup")
 # Figures whose feature is not in main yet: the table says so instead of leaving them out.
 PENDING = [
-    "desk lookup by e-mail (gunicorn 2 workers, wrk 8 connections): the desk lookup is not"
-    " in main yet",
     "contact form submissions/s: the contact form (issue 4) is not in main yet",
     "CSV export of 1 M tickets: the export (issue 5) is not in main yet",
 ]
@@ -36,6 +34,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(FIGURES), help="comma-separated figures")
     parser.add_argument("--searches", type=int, default=500, help="name searches timed")
     parser.add_argument("--mails", type=int, default=2000, help="mails sent by the outbox")
+    parser.add_argument("--seconds", type=float, default=20, help="wrk duration per HTTP run")
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
@@ -47,11 +46,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.voters = min(args.voters, QUICK_VOTERS)
         args.searches = min(args.searches, 200)
         args.mails = min(args.mails, 300)
+        args.seconds = min(args.seconds, 5)
     return args
 
 
 def run_figures(
-    database: Database, work: Path, voters: int, searches: int, mails: int, only: set[str]
+    database: Database,
+    work: Path,
+    voters: int,
+    searches: int,
+    mails: int,
+    seconds: float,
+    only: set[str],
 ) -> list[Row]:
     """Every figure asked for, on one database; figure 1 leaves the roll the others use."""
     rows: list[Row] = []
@@ -63,6 +69,8 @@ def run_figures(
         rows += name_search.run(database, searches)
     if "outbox" in only:
         rows += outbox.run(database, mails)
+    if "lookup" in only:
+        rows += desk_lookup.run(database, work, seconds)
     return rows
 
 
@@ -84,7 +92,9 @@ def main(argv: list[str]) -> int:
         try:
             database.ensure_exists()
             run.versions[key] = database.server_version()
-            run.rows += run_figures(database, work, args.voters, args.searches, args.mails, only)
+            run.rows += run_figures(
+                database, work, args.voters, args.searches, args.mails, args.seconds, only
+            )
         except Exception as exc:  # one database down must not hide the other's figures
             traceback.print_exc()
             run.missing.append(f"{database.name}: {type(exc).__name__}: {exc}".splitlines()[0])

@@ -4,11 +4,11 @@ import json
 import os
 import platform
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -210,11 +210,29 @@ def run_measured(command: Sequence[str], env: dict[str, str], work: Path) -> Mea
     return Measured(measured["seconds"], measured["peak_rss_kb"] / 1024, stdout, stderr)
 
 
-def timed(function: Callable[[], object]) -> float:
-    """Seconds taken by one call."""
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def count_queries() -> Iterator[list[str]]:
+    """The SQL statements the app's engine runs inside the block (app context open)."""
+    from sqlalchemy import event
+
+    from csudesk.extensions import db
+
+    statements: list[str] = []
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

@@ -7,7 +7,6 @@ with smtplib over one connection.
 """
 
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from flask_mail import Message
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bench.harness import ROOT, Database, Row, fmt_int
+from bench.harness import ROOT, Database, Row, fmt_int, free_port
 from csudesk.actor import Actor
 from csudesk.extensions import db
 from csudesk.mail import sender
@@ -30,12 +29,6 @@ FIGURE = "outbox sender to a local SMTP sink"
 TARGET_SHARE = 0.5
 # A link URL as long as a real one: the anchor's messages weigh what the sender's weigh.
 SAMPLE_LINK = "http://127.0.0.1:5000/activation/" + "x" * 43
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """The bench code at tiny sizes on the test database, so that `make bench` cannot rot.
 
 No timing is asserted: only that every figure runs end to end, beside its anchor, and that
-the results file carries each row.
+the results file carries each row. The HTTP figures need Debian's wrk (`make wrk`).
 """
 
 import pytest
@@ -27,7 +27,13 @@ def database(tmp_path, _postgres_schema):
 
 def test_every_figure_runs_beside_its_anchor(database, tmp_path):
     rows = bench_main.run_figures(
-        database, tmp_path, VOTERS, searches=10, mails=5, only=set(bench_main.FIGURES)
+        database,
+        tmp_path,
+        VOTERS,
+        searches=10,
+        mails=5,
+        seconds=1,
+        only=set(bench_main.FIGURES),
     )
     figures = [row.figure for row in rows]
     assert figures == [
@@ -36,6 +42,8 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         "roll import again, same file (nothing changes)",
         figures[3],
         "outbox sender to a local SMTP sink, mails/s",
+        "desk lookup by e-mail, full voter page: req/s",
+        "desk lookup by e-mail, full voter page: p50 / p99",
     ]
     assert figures[3].startswith("name search in one académie (")
     for row in rows:
@@ -43,6 +51,7 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         assert row.measured and row.anchor and row.ratio
     assert "0 électeurs créés" in rows[2].note and "300 inchangés" in rows[2].note
     assert rows[4].note == "5 activation mails"
+    assert " SQL queries per page; " in rows[5].note
     run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
     page = markdown(run)
     assert all(row.figure in page for row in rows)
