@@ -1,5 +1,6 @@
 """Streaming, idempotent import of the electoral roll CSV (format in README.md)."""
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal_column,
     select,
     text,
     update,
@@ -269,7 +271,7 @@ class RollImporter:
         self.establishments.update(
             db.session.execute(
                 select(Establishment.uai, Establishment.id).where(
-                    Establishment.uai.in_(list(missing))
+                    _among(Establishment.uai, list(missing))
                 )
             )
             .tuples()
@@ -327,7 +329,7 @@ class RollImporter:
                 for position, address in enumerate(row.emails)
             )
         if stale:
-            db.session.execute(delete(VoterEmail).where(VoterEmail.voter_id.in_(stale)))
+            db.session.execute(delete(VoterEmail).where(_among(VoterEmail.voter_id, stale)))
         if fresh:
             _bulk_insert(VoterEmail.__table__, fresh)
         return changed
@@ -338,11 +340,18 @@ def _on_postgresql() -> bool:
 
 
 def _among(column, values: list) -> ColumnElement[bool]:
-    """column IN values; on PostgreSQL one array parameter (= ANY), planned 5x faster than
-    an IN list of BATCH parameters."""
+    """column IN values, with one parameter whatever the number of values.
+
+    An IN list of BATCH parameters is planned 5x slower than `= ANY(array)` on PostgreSQL; on
+    SQLite its text changes with the list's length, and sqlite3 keeps the last 128 compiled
+    statements per connection: with IN lists of thousands of parameters that cache alone
+    grew the import's RSS by ~13 MB per 100 k rows. json_each() keeps one statement text.
+    """
     if _on_postgresql():
         return column == any_(bindparam(None, values, type_=_array_of(column.type)))
-    return column.in_(values)
+    return column.in_(
+        select(literal_column("value")).select_from(func.json_each(json.dumps(values)))
+    )
 
 
 @lru_cache(maxsize=8)
