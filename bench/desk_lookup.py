@@ -55,19 +55,22 @@ def prepare(seed: int = 4) -> tuple[str, list[str]]:
     return AGENT_EMAIL, random.Random(seed).sample(addresses, min(ADDRESSES, len(addresses)))
 
 
-def page_query_count(address: str) -> int:
+def page_query_count(database: Database, address: str) -> int:
     """SQL statements behind one lookup page (BEGIN aside), through the test client.
 
-    Called with the app context open and CSRF off; the session is emptied first, as a real
-    request starts with an empty one.
+    No app context is held around the requests, so each starts as a real one does: empty
+    session, no agent loaded yet.
     """
-    from flask import current_app
-
-    client = current_app.test_client()
+    app = database.app(WTF_CSRF_ENABLED=False)
+    with app.app_context():
+        engine = db.engine
+    client = app.test_client()
     client.post("/connexion", data={"email": AGENT_EMAIL, "password": AGENT_PASSWORD})
-    db.session.remove()
-    with count_queries() as statements:
-        response = client.get("/guichet/recherche?courriel=" + urllib.parse.quote(address))
+    try:
+        with count_queries(engine) as statements:
+            response = client.get("/guichet/recherche?courriel=" + urllib.parse.quote(address))
+    finally:
+        engine.dispose()
     if response.status_code != 200:
         raise RuntimeError(f"lookup page answered {response.status_code}")
     return sum(1 for statement in statements if not statement.startswith("BEGIN"))
@@ -75,9 +78,9 @@ def page_query_count(address: str) -> int:
 
 def run(database: Database, work: Path, seconds: float) -> list[Row]:
     """wrk against the desk page, then against the anchor, on the roll already loaded."""
-    with database.app_context(WTF_CSRF_ENABLED=False):
+    with database.app_context():
         agent_email, addresses = prepare()
-        queries = page_query_count(addresses[0])
+    queries = page_query_count(database, addresses[0])
     paths = ["/guichet/recherche?courriel=" + urllib.parse.quote(a) for a in addresses]
     with gunicorn("csudesk:create_app()", database.env(), database.work / "desk") as url:
         browser = Browser(url)

@@ -217,22 +217,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def count_queries() -> Iterator[list[str]]:
-    """The SQL statements the app's engine runs inside the block (app context open)."""
+def count_queries(engine=None) -> Iterator[list[str]]:
+    """The SQL statements an engine runs inside the block (default: the app's, in context)."""
     from sqlalchemy import event
 
     from csudesk.extensions import db
 
+    engine = engine if engine is not None else db.engine
     statements: list[str] = []
 
     def record(connection, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", record)
+    event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bench.harness import Row, Run, commit, machine
+from bench.harness import Row, Run, commit, fmt_int, machine
 
 HEADER = ("figure", "database", "measured", "anchor", "ratio", "target", "met", "note")
 
@@ -41,7 +41,7 @@ def markdown(run: Run) -> str:
     info = machine()
     load_after = run.load_after or run.load_before
     parts = [
-        f"# csudesk benchmarks, {run.voters:,} voters".replace(",", " "),
+        f"# csudesk benchmarks, {fmt_int(run.voters)} voters",
         "",
         f"- date: {run.started:%Y-%m-%d %H:%M} UTC",
         f"- commit: {commit()}",

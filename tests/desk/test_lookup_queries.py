@@ -1,11 +1,12 @@
 """The SQL behind the lookup page stays a fixed, small number of statements (issue 6).
 
-`make bench` reports the same count beside the page's requests/s. A fresh session before the
-counted request, as in a real one: the test's app context otherwise keeps objects across
-requests and hides the queries that load them.
+`make bench` reports the same count beside the page's requests/s. The counted request starts
+as a real one does, with an empty session and no agent loaded: the test's app context would
+otherwise keep both from earlier requests and hide the queries that load them.
 """
 
 import pytest
+from flask import g
 
 from bench.harness import count_queries
 from csudesk.actor import Actor
@@ -22,6 +23,7 @@ ADDRESS = "marie.dupont@ac-lille.fr"
 
 def _statements_of_lookup(client) -> list[str]:
     db.session.remove()
+    g.pop("_login_user", None)  # Flask-Login keeps the agent on the test's app context
     with count_queries() as statements:
         response = client.get("/guichet/recherche", query_string={"courriel": ADDRESS})
     assert response.status_code == 200 and "DUPONT Marie" in response.text
