@@ -379,25 +379,41 @@ def _reserve_ids(table: Table, count: int) -> list[int]:
 
 
 def _bulk_insert(table: Table, rows: list[dict]) -> None:
-    """Insert rows in the session's transaction; COPY on PostgreSQL (3x faster than INSERT)."""
+    """Insert rows in the session's transaction, straight through the driver.
+
+    SQLite gets one executemany, PostgreSQL a COPY (3x faster than INSERT). Values still go
+    through their columns' bind processing (UTC datetimes), applied only to the columns
+    that have one: SQLAlchemy's per-row parameter handling cost ~10 % of the import.
+    """
     connection = db.session.connection()
-    if not _on_postgresql():
-        connection.execute(table.insert(), rows)
-        return
     columns = list(rows[0])
     processors = [
-        table.c[name].type.bind_processor(connection.dialect) or (lambda value: value)
-        for name in columns
+        (index, process)
+        for index, name in enumerate(columns)
+        if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
     ]
-    cursor = connection.connection.driver_connection.cursor()
-    with cursor.copy(
-        f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"  # noqa: S608 - model names
-    ) as copy:
+
+    def values():
         for row in rows:
-            copy.write_row(
-                [process(row[name]) for name, process in zip(columns, processors, strict=True)]
-            )
-    cursor.close()
+            value = [row[name] for name in columns]
+            for index, process in processors:
+                value[index] = process(value[index])
+            yield tuple(value)
+
+    names = ", ".join(columns)  # column names come from the model, never from the file
+    if not _on_postgresql():
+        marks = ", ".join("?" * len(columns))
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
+            list(values()),
+        )
+        return
+    with (
+        connection.connection.driver_connection.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+    ):
+        for value in values():
+            copy.write_row(value)
 
 
 def import_roll(
