@@ -38,20 +38,21 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
     figures = [row.figure for row in rows]
     assert figures == [
         "roll import, 300 voters: wall time",
+        "roll import: the database's share alone",
         "roll import, 300 voters: peak RSS",
         "roll import again, same file (nothing changes)",
-        figures[3],
+        figures[4],
         "outbox sender to a local SMTP sink, mails/s",
         "desk lookup by e-mail, full voter page: req/s",
         "desk lookup by e-mail, full voter page: p50 / p99",
     ]
-    assert figures[3].startswith("name search in one académie (")
+    assert figures[4].startswith("name search in one académie (")
     for row in rows:
         assert row.database == database.name
         assert row.measured and row.anchor and row.ratio
-    assert "0 électeurs créés" in rows[2].note and "300 inchangés" in rows[2].note
-    assert rows[4].note == "5 activation mails"
-    assert " SQL queries per page; " in rows[5].note
+    assert "0 électeurs créés" in rows[3].note and "300 inchangés" in rows[3].note
+    assert rows[5].note == "5 activation mails"
+    assert " SQL queries per page; " in rows[6].note
     run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
     page = markdown(run)
     assert all(row.figure in page for row in rows)
