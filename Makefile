@@ -98,7 +98,7 @@ wrk:  ## Install Debian's wrk, the HTTP load generator of the benchmarks (needs 
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
 	fi
 
-bench: install wrk  ## Run the benchmarks in bench/ (not part of make test); BENCH_ARGS=--quick for a small run
+bench: install dsfr wrk  ## Run the benchmarks in bench/ (not part of make test); BENCH_ARGS=--quick for a small run
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:  ## Remove the virtualenv and caches (keeps instance/)
