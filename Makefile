@@ -12,10 +12,12 @@ SMTP_PORT ?= 8025
 DEMO_VOTERS ?= 20000
 # Shared rate-limit storage for the app processes of make run, used when reachable.
 REDIS_URL ?= redis://127.0.0.1:6379/0
+# Extra arguments of python -m bench, e.g. BENCH_ARGS='--quick' or '--voters 100000'.
+BENCH_ARGS ?=
 # Second test run on PostgreSQL when set (.ci/run sets it to the local server).
 CSUDESK_TEST_POSTGRES_URL ?=
 
-.PHONY: help install dsfr browser run test test-sqlite test-postgres lint bench db clean
+.PHONY: help install dsfr browser wrk run test test-sqlite test-postgres lint bench db clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -79,7 +81,7 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf \
 	  --access-logfile instance/access.log 'csudesk:create_app()'
 
-test: install dsfr browser  ## Install and run the whole suite (SQLite, then PostgreSQL if configured)
+test: install dsfr browser wrk  ## Install and run the whole suite (SQLite, then PostgreSQL if configured)
 	$(BIN)/python -m pytest -q
 	@if [ -n "$(CSUDESK_TEST_POSTGRES_URL)" ]; then \
 	  echo "== again on PostgreSQL"; \
@@ -90,8 +92,14 @@ lint: install  ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: install  ## Run the benchmarks in bench/ (not part of make test)
-	$(BIN)/python -m bench
+wrk:  ## Install Debian's wrk, the HTTP load generator of the benchmarks (needs root or sudo)
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
+	fi
+
+bench: install dsfr wrk  ## Run the benchmarks in bench/ (not part of make test); BENCH_ARGS=--quick for a small run
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:  ## Remove the virtualenv and caches (keeps instance/)
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,10 +1,25 @@
 """Streaming, idempotent import of the electoral roll CSV (format in README.md)."""
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from csudesk.csvio import ImportReport, open_csv
 from csudesk.db import utcnow
@@ -139,13 +154,13 @@ class RollImporter:
                     Voter.establishment_id,
                     Voter.notice_delivery,
                     Voter.import_run,
-                ).where(Voter.roll_id.in_([r.roll_id for r in rows]))
+                ).where(_among(Voter.roll_id, [r.roll_id for r in rows]))
             )
         }
         owners = dict(
             db.session.execute(
                 select(VoterEmail.address, VoterEmail.voter_id).where(
-                    VoterEmail.address.in_([a for r in rows for a in r.emails])
+                    _among(VoterEmail.address, [a for r in rows for a in r.emails])
                 )
             )
             .tuples()
@@ -155,7 +170,7 @@ class RollImporter:
         now = utcnow()
         to_insert: list[_Row] = []
         to_update: list[dict] = []
-        touched: list[dict] = []
+        touched: list[int] = []
         kept: list[tuple[_Row, int | None]] = []
         for row in rows:
             old = existing.get(row.roll_id)
@@ -175,7 +190,7 @@ class RollImporter:
             if old is None:
                 to_insert.append(row)
                 continue
-            touched.append({"b_id": old.id, "import_run": self.run})
+            touched.append(old.id)
             if (old.last_name, old.first_name, old.establishment_id, old.notice_delivery) != (
                 row.last_name,
                 row.first_name,
@@ -193,10 +208,7 @@ class RollImporter:
         connection = db.session.connection()
         if touched:
             connection.execute(
-                update(Voter)
-                .where(Voter.id == bindparam("b_id"))
-                .values(import_run=bindparam("import_run")),
-                touched,
+                update(Voter).where(_among(Voter.id, touched)).values(import_run=self.run)
             )
         if to_update:
             connection.execute(update(Voter).where(Voter.id == bindparam("b_id")), to_update)
@@ -259,7 +271,7 @@ class RollImporter:
         self.establishments.update(
             db.session.execute(
                 select(Establishment.uai, Establishment.id).where(
-                    Establishment.uai.in_(list(missing))
+                    _among(Establishment.uai, list(missing))
                 )
             )
             .tuples()
@@ -269,20 +281,24 @@ class RollImporter:
     def _insert_voters(self, rows: list[_Row], now) -> dict[str, int]:
         if not rows:
             return {}
-        result = db.session.execute(
-            insert(Voter).returning(Voter.id, Voter.roll_id, sort_by_parameter_order=True),
+        # Ids are reserved first so that the insert needs no RETURNING: in parameter order,
+        # RETURNING makes SQLAlchemy send one statement per row on SQLite.
+        ids = _reserve_ids(Voter.__table__, len(rows))
+        _bulk_insert(
+            Voter.__table__,
             [
                 {
+                    "id": voter_id,
                     "roll_id": row.roll_id,
                     **self._voter_fields(row),
                     "import_run": self.run,
                     "created_at": now,
                     "updated_at": now,
                 }
-                for row in rows
+                for voter_id, row in zip(ids, rows, strict=True)
             ],
         )
-        return {roll_id: voter_id for voter_id, roll_id in result}
+        return {row.roll_id: voter_id for voter_id, row in zip(ids, rows, strict=True)}
 
     def _sync_emails(
         self, kept: list[tuple[_Row, int | None]], new_ids: dict[str, int]
@@ -293,7 +309,7 @@ class RollImporter:
         if existing_ids:
             for voter_id, address in db.session.execute(
                 select(VoterEmail.voter_id, VoterEmail.address)
-                .where(VoterEmail.voter_id.in_(existing_ids))
+                .where(_among(VoterEmail.voter_id, existing_ids))
                 .order_by(VoterEmail.voter_id, VoterEmail.position)
             ):
                 current.setdefault(voter_id, []).append(address)
@@ -313,10 +329,91 @@ class RollImporter:
                 for position, address in enumerate(row.emails)
             )
         if stale:
-            db.session.execute(delete(VoterEmail).where(VoterEmail.voter_id.in_(stale)))
+            db.session.execute(delete(VoterEmail).where(_among(VoterEmail.voter_id, stale)))
         if fresh:
-            db.session.execute(insert(VoterEmail), fresh)
+            _bulk_insert(VoterEmail.__table__, fresh)
         return changed
+
+
+def _on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def _among(column, values: list) -> ColumnElement[bool]:
+    """column IN values, with one parameter whatever the number of values.
+
+    An IN list of BATCH parameters is planned 5x slower than `= ANY(array)` on PostgreSQL; on
+    SQLite its text changes with the list's length, and sqlite3 keeps the last 128 compiled
+    statements per connection: with IN lists of thousands of parameters that cache alone
+    grew the import's RSS by ~13 MB per 100 k rows. json_each() keeps one statement text.
+    """
+    if _on_postgresql():
+        return column == any_(bindparam(None, values, type_=_array_of(column.type)))
+    return column.in_(
+        select(literal_column("value")).select_from(func.json_each(json.dumps(values)))
+    )
+
+
+@lru_cache(maxsize=8)
+def _array_of(item_type) -> ARRAY:
+    """One ARRAY type per column type, so each statement shape is compiled (and cached) once."""
+    return ARRAY(item_type)
+
+
+def _reserve_ids(table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows: from the table's sequence on PostgreSQL; on SQLite, after the
+    largest id, which no one else can take while this transaction holds the write lock
+    (BEGIN IMMEDIATE, csudesk.db)."""
+    if _on_postgresql():
+        return list(
+            db.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
+                    " FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": count},
+            )
+        )
+    start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(start, start + count))
+
+
+def _bulk_insert(table: Table, rows: list[dict]) -> None:
+    """Insert rows in the session's transaction, straight through the driver.
+
+    SQLite gets one executemany, PostgreSQL a COPY (3x faster than INSERT). Values still go
+    through their columns' bind processing (UTC datetimes), applied only to the columns
+    that have one: SQLAlchemy's per-row parameter handling cost ~10 % of the import.
+    """
+    connection = db.session.connection()
+    columns = list(rows[0])
+    processors = [
+        (index, process)
+        for index, name in enumerate(columns)
+        if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
+    ]
+
+    def values():
+        for row in rows:
+            value = [row[name] for name in columns]
+            for index, process in processors:
+                value[index] = process(value[index])
+            yield tuple(value)
+
+    names = ", ".join(columns)  # column names come from the model, never from the file
+    if not _on_postgresql():
+        marks = ", ".join("?" * len(columns))
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
+            list(values()),
+        )
+        return
+    with (
+        connection.connection.driver_connection.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+    ):
+        for value in values():
+            copy.write_row(value)
 
 
 def import_roll(

@@ -85,3 +85,59 @@ def test_unrelated_names_are_not_returned(make_voter):
     assert search_voters_by_name("Zidane", csu_ids=None) == []
     assert search_voters_by_name("", csu_ids=None) == []
     db.session.rollback()
+
+
+def _reference_search(last_name, first_name, csu_ids, limit):
+    """Every voter scored, the way search_voters_by_name promises to rank them."""
+    from rapidfuzz import fuzz
+    from sqlalchemy import select
+
+    from csudesk.roll.models import Voter
+    from csudesk.text import fold, phonetic_fr
+
+    last, first = fold(last_name), fold(first_name)
+    prefix, key = last[:4].rstrip(), phonetic_fr(last_name)
+    query = select(Voter.id, Voter.last_name_key, Voter.first_name_key, Voter.name_phonetic)
+    if csu_ids is not None:
+        query = query.where(Voter.csu_id.in_(csu_ids))
+    scored = []
+    for voter_id, last_key, first_key, phonetic in db.session.execute(query):
+        if phonetic != key and not last_key.startswith(prefix):
+            continue
+        score = fuzz.ratio(last, last_key)
+        if first:
+            score = 0.7 * score + 0.3 * fuzz.ratio(first, first_key)
+        scored.append((score, voter_id))
+    scored.sort(reverse=True)
+    return [(round(score, 1), voter_id) for score, voter_id in scored[:limit] if score >= 50]
+
+
+def test_name_search_ranks_like_scoring_every_voter(directory, tmp_path):
+    """Many homonyms per name: stopping before the last candidate names changes nothing."""
+    import random
+
+    from sqlalchemy import func, select
+
+    from csudesk.roll.generator import generate_roll
+    from csudesk.roll.importer import import_roll
+    from csudesk.roll.models import Voter
+
+    path = tmp_path / "roll.csv"
+    with path.open("w", encoding="utf-8") as out:
+        generate_roll(out, 3000, seed=11)
+    import_roll(str(path))
+    csu_id = db.session.scalar(
+        select(Voter.csu_id).group_by(Voter.csu_id).order_by(func.count().desc()).limit(1)
+    )
+    rng = random.Random(5)
+    people = db.session.execute(select(Voter.last_name, Voter.first_name)).all()
+    typed = [("Lefèvre", "Jérôme"), ("Dupond", ""), ("Martn", "Pual"), ("Le Roux", "")]
+    for last, first in rng.sample(people, 40):
+        cut = rng.randrange(1, len(last))
+        typed.append((last[:cut] + last[cut + 1 :], first if rng.random() < 0.6 else ""))
+    for last, first in typed:
+        for scope, limit in (({csu_id}, 20), ({csu_id}, 3), ({csu_id}, 1), (None, 20)):
+            found = search_voters_by_name(last, first, csu_ids=scope, limit=limit)
+            assert [(m.score, m.voter.id) for m in found] == _reference_search(
+                last, first, scope, limit
+            ), (last, first, scope, limit)

@@ -1,0 +1,67 @@
+"""The bench code at tiny sizes on the test database, so that `make bench` cannot rot.
+
+No timing is asserted: only that every figure runs end to end, beside its anchor, and that
+the results file carries each row. The HTTP figures need Debian's wrk (`make wrk`).
+"""
+
+import pytest
+
+from bench import __main__ as bench_main
+from bench.harness import Database, percentile
+from bench.report import markdown
+from tests.conftest import POSTGRES_URL
+
+VOTERS = 300
+
+
+@pytest.fixture
+def database(tmp_path, _postgres_schema):
+    if POSTGRES_URL:
+        database = Database.postgresql(POSTGRES_URL, tmp_path)
+    else:
+        database = Database.sqlite(tmp_path)
+    yield database
+    if POSTGRES_URL:
+        database.reset()  # leave the schema the other tests expect, empty of bench data
+
+
+def test_every_figure_runs_beside_its_anchor(database, tmp_path):
+    rows = bench_main.run_figures(
+        database,
+        tmp_path,
+        VOTERS,
+        searches=10,
+        mails=5,
+        seconds=1,
+        only=set(bench_main.FIGURES),
+    )
+    figures = [row.figure for row in rows]
+    assert figures == [
+        "roll import, 300 voters: wall time",
+        "roll import: the database's share alone",
+        "roll import, 300 voters: peak RSS",
+        "roll import again, same file (nothing changes)",
+        figures[4],
+        "outbox sender to a local SMTP sink, mails/s",
+        "desk lookup by e-mail, full voter page: req/s",
+        "desk lookup by e-mail, full voter page: p50 / p99",
+    ]
+    assert figures[4].startswith("name search in one académie (")
+    for row in rows:
+        assert row.database == database.name
+        assert row.measured and row.anchor and row.ratio
+    assert "0 électeurs créés" in rows[3].note and "300 inchangés" in rows[3].note
+    assert rows[5].note == "5 activation mails"
+    assert " SQL queries per page; " in rows[6].note
+    run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
+    page = markdown(run)
+    assert all(row.figure in page for row in rows)
+    assert "- a figure not in main yet" in page
+    assert "cores" in page and "commit:" in page
+
+
+def test_percentile_is_a_latency_that_happened():
+    values = [0.5, 0.1, 0.4, 0.2, 0.3]
+    assert percentile(values, 50) == 0.3
+    assert percentile(values, 95) == 0.5
+    assert percentile([0.7], 95) == 0.7
