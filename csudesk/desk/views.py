@@ -7,6 +7,7 @@ from sqlalchemy import select
 from csudesk.audit import services as audit
 from csudesk.auth.guards import current_actor
 from csudesk.db import utcnow
+from csudesk.directory.models import CSU
 from csudesk.directory.services import RoutingError, route_uai
 from csudesk.directory.uai import InvalidUAI, normalize_uai
 from csudesk.elections.calendar import election
@@ -68,21 +69,23 @@ def _search_by_email():
     if not form.validate():
         return _results_page(email_form=form, status=400)
     address = normalize_email(form.courriel.data)
-    voter = find_voter_by_email(address)
+    found = find_voter_by_email(address)
     actor = current_actor()
-    if voter is None:
+    if found is None:
         audit.record(actor, "voter.lookup", by="email", query=address[:254], found=False)
         db.session.commit()
         return _results_page(email_form=form, not_found=address)
-    in_scope = scope() is None or voter.csu_id in scope()
+    voter_id, csu_id = found
+    in_scope = scope() is None or csu_id in scope()
     audit.record(
-        actor, "voter.lookup", voter_id=voter.id, by="email", found=True, in_scope=in_scope
+        actor, "voter.lookup", voter_id=voter_id, by="email", found=True, in_scope=in_scope
     )
-    db.session.commit()
     if not in_scope:
         # Only where to hand the caller over: nothing about the voter.
-        return _results_page(email_form=form, other_csu=voter.csu)
-    return _voter_page(voter_in_scope_or_404(voter.id))
+        other_csu = db.session.get(CSU, csu_id)
+        db.session.commit()
+        return _results_page(email_form=form, other_csu=other_csu)
+    return _voter_page(voter_in_scope_or_404(voter_id))
 
 
 def _search_by_name():
@@ -133,7 +136,6 @@ def voter(voter_id: int):
     """The voter file."""
     found = voter_in_scope_or_404(voter_id)
     audit.record(current_actor(), "voter.view", voter_id=found.id)
-    db.session.commit()
     return _voter_page(found)
 
 
@@ -178,7 +180,13 @@ def action_forms(file) -> dict:
 
 
 def _voter_page(found, forms: dict | None = None, status: int = 200):
+    """Load the voter file, end the transaction (with the caller's audit entry), then render.
+
+    Rendering after the commit keeps the transaction, and on SQLite the write lock that
+    BEGIN IMMEDIATE takes, as short as the queries themselves.
+    """
     file = voter_file(found, scope())
+    db.session.commit()
     all_forms = action_forms(file)
     if forms:
         all_forms.update(forms)

@@ -16,11 +16,11 @@ from email.utils import parseaddr
 from flask import current_app
 from flask_mail import Message
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from csudesk.db import utcnow
 from csudesk.extensions import db, mail
 from csudesk.links import services as links
-from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.roll.models import VoterEmail
 
@@ -92,36 +92,60 @@ def _claim(batch: int) -> list[int]:
     return ids
 
 
-def _still_deliverable(row: OutboxMail, link: OneTimeLink | None) -> str | None:
-    """Why the mail must not leave any more, or None."""
-    if link is not None and (link.revoked_at is not None or link.used_at is not None):
-        return "lien remplacé ou déjà utilisé avant l'envoi"
-    if row.voter_id is not None:
-        owner = db.session.scalar(
-            select(VoterEmail.voter_id).where(VoterEmail.address == row.to_address)
+def _undeliverable(rows: list[OutboxMail]) -> dict[int, str]:
+    """Why some of these mails must not leave any more (link replaced, address off the roll)."""
+    reasons: dict[int, str] = {}
+    voter_rows = [row for row in rows if row.voter_id is not None]
+    owners = (
+        dict(
+            db.session.execute(
+                select(VoterEmail.address, VoterEmail.voter_id).where(
+                    VoterEmail.address.in_({row.to_address for row in voter_rows})
+                )
+            )
+            .tuples()
+            .all()
         )
-        if owner != row.voter_id:
-            return "adresse retirée de la liste électorale"
-    return None
+        if voter_rows
+        else {}
+    )
+    for row in rows:
+        link = row.link
+        if link is not None and (link.revoked_at is not None or link.used_at is not None):
+            reasons[row.id] = "lien remplacé ou déjà utilisé avant l'envoi"
+        elif row.voter_id is not None and owners.get(row.to_address) != row.voter_id:
+            reasons[row.id] = "adresse retirée de la liste électorale"
+    return reasons
 
 
-def _prepare(row_id: int) -> Message | None:
-    """Draw the link token and build the message, in its own transaction."""
-    row = db.session.get(OutboxMail, row_id)
-    link = db.session.get(OneTimeLink, row.link_id) if row.link_id else None
-    reason = _still_deliverable(row, link)
-    if reason is not None:
-        row.status = MailStatus.CANCELLED
-        row.smtp_response = reason
-        db.session.commit()
-        return None
-    url = links.link_url(link.purpose, links.draw_token(link, utcnow())) if link else None
-    subject, text, html = render(row, url)
+def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Message]]:
+    """Draw the link tokens and build the messages of a batch, in one transaction."""
+    rows = list(
+        db.session.scalars(
+            select(OutboxMail)
+            .where(OutboxMail.id.in_(ids))
+            .options(joinedload(OutboxMail.link))
+            .order_by(OutboxMail.id)
+        )
+    )
+    reasons = _undeliverable(rows)
+    now = utcnow()
+    prepared = []
+    for row in rows:
+        if row.id in reasons:
+            row.status = MailStatus.CANCELLED
+            row.smtp_response = reasons[row.id]
+            report.cancelled += 1
+            continue
+        link = row.link
+        url = links.link_url(link.purpose, links.draw_token(link, now)) if link else None
+        subject, text, html = render(row, url)
+        message = Message(subject=subject, recipients=[row.to_address], body=text, html=html)
+        domain = parseaddr(message.sender)[1].rsplit("@", 1)[-1]
+        message.msgId = f"<outbox-{row.id}.{int(row.created_at.timestamp())}@{domain}>"
+        prepared.append((row, message))
     db.session.commit()
-    message = Message(subject=subject, recipients=[row.to_address], body=text, html=html)
-    domain = parseaddr(message.sender)[1].rsplit("@", 1)[-1]
-    message.msgId = f"<outbox-{row.id}.{int(row.created_at.timestamp())}@{domain}>"
-    return message
+    return prepared
 
 
 def _smtp_send(connection, message: Message) -> str:
@@ -144,44 +168,41 @@ def _smtp_send(connection, message: Message) -> str:
     return f"{code} {reply.decode(errors='replace')}"
 
 
-def _finish(row_id: int, status: str, response: str, permanent: bool = False) -> str:
-    row = db.session.get(OutboxMail, row_id)
+def _record(row: OutboxMail, sent: bool, response: str, permanent: bool = False) -> str:
+    """Note one attempt on the row (committed with the batch); returns the outcome."""
     now = utcnow()
     row.smtp_response = response[:500]
-    if status == MailStatus.SENT:
+    row.attempts += 1
+    if sent:
         row.status = MailStatus.SENT
         row.sent_at = now
-        row.attempts += 1
-        if row.link_id:
-            link = db.session.get(OneTimeLink, row.link_id)
-            link.sent_at = now
-        db.session.commit()
+        if row.link is not None:
+            row.link.sent_at = now
         return "sent"
-    row.attempts += 1
     if permanent or row.attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]:
         row.status = MailStatus.FAILED
-        outcome = "failed"
-    else:
-        row.status = MailStatus.PENDING
-        row.next_attempt_at = now + backoff(row.attempts)
-        outcome = "retried"
-    db.session.commit()
-    return outcome
+        return "failed"
+    row.status = MailStatus.PENDING
+    row.next_attempt_at = now + backoff(row.attempts)
+    return "retried"
 
 
 def send_due(batch: int | None = None) -> SendReport:
-    """Send what is due now, once; returns what happened to each claimed mail."""
+    """Send what is due now, once; returns what happened to each claimed mail.
+
+    Per batch: one transaction claims the rows ("sending"), one draws tokens and renders, the
+    SMTP transactions run over one connection, and one transaction records the results. A
+    sender that dies before that last commit leaves its rows "sending": they become uncertain,
+    never resent (mark_stale_uncertain).
+    """
     report = SendReport()
     report.uncertain = mark_stale_uncertain()
     ids = _claim(batch or current_app.config["OUTBOX_BATCH"])
     if not ids:
         return report
+    prepared = _prepare(ids, report)
     connection = None
-    for position, row_id in enumerate(ids):
-        message = _prepare(row_id)
-        if message is None:
-            report.cancelled += 1
-            continue
+    for position, (row, message) in enumerate(prepared):
         try:
             if connection is None:
                 connection = mail.connect()
@@ -190,42 +211,30 @@ def send_due(batch: int | None = None) -> SendReport:
             response = _smtp_send(connection, message)
         except smtplib.SMTPResponseException as exc:
             permanent = 500 <= exc.smtp_code < 600
-            outcome = _finish(
-                row_id, MailStatus.FAILED, f"{exc.smtp_code} {exc.smtp_error!r}", permanent
-            )
-            report.errors.append(f"{row_id}: {exc.smtp_code}")
+            outcome = _record(row, False, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)
+            report.errors.append(f"{row.id}: {exc.smtp_code}")
         except smtplib.SMTPRecipientsRefused as exc:
             ((code, reply),) = exc.recipients.values()
-            outcome = _finish(row_id, MailStatus.FAILED, f"{code} {reply!r}", 500 <= code < 600)
-            report.errors.append(f"{row_id}: {code}")
+            outcome = _record(row, False, f"{code} {reply!r}", 500 <= code < 600)
+            report.errors.append(f"{row.id}: {code}")
         except (OSError, smtplib.SMTPException) as exc:
             # Server unreachable or connection lost: this and the rest of the batch wait.
-            outcome = _finish(row_id, MailStatus.FAILED, f"serveur injoignable : {exc}")
-            report.errors.append(f"{row_id}: {exc}")
-            _release(ids[position + 1 :])
-            _count(report, outcome)
+            _count(report, _record(row, False, f"serveur injoignable : {exc}"))
+            report.errors.append(f"{row.id}: {exc}")
+            for waiting, _ in prepared[position + 1 :]:
+                waiting.status = MailStatus.PENDING
             connection = None
             break
         else:
-            outcome = _finish(row_id, MailStatus.SENT, response)
+            outcome = _record(row, True, response)
         _count(report, outcome)
+    db.session.commit()
     if connection is not None:
         try:
             connection.__exit__(None, None, None)
         except (OSError, smtplib.SMTPException):
             log.warning("SMTP QUIT failed", exc_info=True)
     return report
-
-
-def _release(ids: list[int]) -> None:
-    """Give back claimed rows that were not attempted."""
-    if ids:
-        db.session.execute(
-            update(OutboxMail)
-            .where(OutboxMail.id.in_(ids), OutboxMail.status == MailStatus.SENDING)
-            .values(status=MailStatus.PENDING)
-        )
-        db.session.commit()
 
 
 def _count(report: SendReport, outcome: str) -> None:

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 from sqlalchemy import select, union
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from csudesk.directory.models import Establishment
 from csudesk.extensions import db
@@ -38,17 +38,20 @@ def parse_delivery(raw: str) -> str | None:
     return None
 
 
-def find_voter_by_email(raw: str) -> Voter | None:
-    """The voter owning this work address (any of its addresses), after normalisation."""
+def find_voter_by_email(raw: str) -> tuple[int, int] | None:
+    """(voter id, CSU id) of the owner of this work address (any of theirs), normalised.
+
+    Only the keys: the caller checks the scope before loading anything about the voter.
+    """
     address = normalize_email(raw)
     if not address:
         return None
-    return db.session.scalar(
-        select(Voter)
+    row = db.session.execute(
+        select(Voter.id, Voter.csu_id)
         .join(VoterEmail, VoterEmail.voter_id == Voter.id)
         .where(VoterEmail.address == address)
-        .options(joinedload(Voter.establishment), selectinload(Voter.emails))
-    )
+    ).first()
+    return (row.id, row.csu_id) if row else None
 
 
 @dataclass(frozen=True)

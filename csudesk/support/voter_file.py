@@ -44,6 +44,7 @@ def load_voter(voter_id: int, csu_ids: set[int] | None) -> Voter | None:
         .where(Voter.id == voter_id)
         .options(
             joinedload(Voter.establishment).joinedload(Establishment.csu),
+            joinedload(Voter.csu),
             joinedload(Voter.account),
             joinedload(Voter.vote_code),
             selectinload(Voter.emails),
@@ -71,7 +72,13 @@ def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
     ticket_query = select(Ticket).where(Ticket.voter_id == voter.id)
     if csu_ids is not None:
         ticket_query = ticket_query.where(Ticket.csu_id.in_(csu_ids))
-    tickets = list(db.session.scalars(ticket_query.order_by(Ticket.id.desc()).limit(50)))
+    tickets = list(
+        db.session.scalars(
+            ticket_query.options(joinedload(Ticket.assigned_agent))
+            .order_by(Ticket.id.desc())
+            .limit(50)
+        )
+    )
     reissues = list(
         db.session.scalars(
             select(VoteCodeReissue)

@@ -15,9 +15,10 @@ from csudesk.support.services import resend_activation_link
 from csudesk.tickets.services import create_ticket
 from tests.conftest import ON_POSTGRES
 
-# Agent, voter and addresses, audit chain head and entry, voter file (voter and addresses,
-# links with their mail, tickets, vote-code reissues); PostgreSQL adds the audit chain's lock.
-LOOKUP_PAGE_STATEMENTS = 11 if ON_POSTGRES else 10
+# Agent, the address's voter id, audit chain head and entry, voter file (voter with its
+# account and addresses, links with their mail, tickets, vote-code reissues); PostgreSQL adds
+# the audit chain's lock.
+LOOKUP_PAGE_STATEMENTS = 10 if ON_POSTGRES else 9
 ADDRESS = "marie.dupont@ac-lille.fr"
 
 
@@ -41,3 +42,30 @@ def test_lookup_page_runs_a_fixed_number_of_statements(client, lille, make_voter
         resend_activation_link(agent, voter, (ADDRESS, "m.dupont@ac-lille.fr")[n % 2], ticket)
         db.session.commit()
     assert len(_statements_of_lookup(client)) == LOOKUP_PAGE_STATEMENTS
+
+
+def test_lookup_page_renders_after_its_transaction_ends(client, lille, make_voter):
+    """No query while the template renders: the transaction (and SQLite's lock) is already over."""
+    from sqlalchemy import event
+
+    make_voter("DUPONT", "Marie", emails=(ADDRESS,))
+    db.session.remove()
+    g.pop("_login_user", None)
+    events: list[str] = []
+
+    def on_statement(*args):
+        events.append("statement")
+
+    def on_commit(connection):
+        events.append("commit")
+
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    event.listen(db.engine, "commit", on_commit)
+    try:
+        response = client.get("/guichet/recherche", query_string={"courriel": ADDRESS})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+        event.remove(db.engine, "commit", on_commit)
+    assert response.status_code == 200
+    assert events.count("commit") == 1
+    assert events[-1] == "commit"
