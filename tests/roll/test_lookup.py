@@ -19,7 +19,7 @@ from csudesk.text import normalize_email
 )
 def test_find_by_any_address_normalised(make_voter, typed):
     voter = make_voter(emails=("marie.dupont@ac-lille.fr", "m.dupont@ac-lille.fr"))
-    assert find_voter_by_email(typed).id == voter.id
+    assert find_voter_by_email(typed) == (voter.id, voter.csu_id)
 
 
 @pytest.mark.parametrize("typed", ["mıke@ac-lille.fr", "MİKE@ac-lille.fr", "mike@ac-lille.fr.", ""])
