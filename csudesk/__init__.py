@@ -1,5 +1,6 @@
 """csudesk: the desk tool of the elections' user-support cells (CSU)."""
 
+import logging
 import os
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     _finish_config(app)
+    _configure_logging(app)
 
     from csudesk import commands, errors, extensions_setup, security, views
 
@@ -31,6 +33,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.register_errorhandlers(app)
     commands.register_commands(app)
     return app
+
+
+def _configure_logging(app: Flask) -> None:
+    """csudesk's own log lines (the audit chain's head, the workers) go to stderr at INFO."""
+    logger = logging.getLogger("csudesk")
+    if app.testing or logger.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def _finish_config(app: Flask) -> None:

@@ -5,8 +5,12 @@ import re
 
 _TOKEN_PATH = re.compile(r"(/(?:activation|mot-de-passe|code-de-vote|agent/mot-de-passe)/)[^ ?\"]+")
 
+accesslog = "-"
+
 
 class RedactTokens(logging.Filter):
+    """Drops the token from the request line and path of link landings."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, dict):
             for key in ("r", "U"):
@@ -16,22 +20,6 @@ class RedactTokens(logging.Filter):
         return True
 
 
-accesslog = "-"
-logconfig_dict = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": RedactTokens}},
-    "handlers": {
-        "access": {
-            "class": "logging.StreamHandler",
-            "filters": ["redact"],
-            "stream": "ext://sys.stdout",
-        },
-        "error": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"},
-    },
-    "root": {"level": "WARNING", "handlers": ["error"]},
-    "loggers": {
-        "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
-        "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
-    },
-}
+def post_fork(server, worker):
+    """Workers write the access log: filter it there, whatever file --access-logfile names."""
+    logging.getLogger("gunicorn.access").addFilter(RedactTokens())

@@ -3,8 +3,13 @@
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
+from werkzeug.routing import IntegerConverter
+
+from csudesk.text import is_ascii_digits
+
+MAX_ID = 2**31 - 1
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -13,9 +18,46 @@ CSP = (
 )
 
 
+class BoundedIntegerConverter(IntegerConverter):
+    """`<int:...>` in every URL, capped at a database integer: a larger id is a plain 404."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def register_security(app: Flask) -> None:
+    app.url_map.converters["int"] = BoundedIntegerConverter
+    app.before_request(refuse_nul_bytes)
     app.before_request(enforce_session_timeouts)
     app.after_request(set_security_headers)
+
+
+def refuse_nul_bytes():
+    """No text column takes a NUL byte (PostgreSQL refuses it): reject it before any query.
+
+    The public forms clean control characters themselves and give the voter back what was
+    typed, so only their query strings are checked here.
+    """
+    values = [*request.args.values()]
+    if (
+        request.blueprint != "public"
+        and request.method == "POST"
+        and request.mimetype
+        in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        )
+    ):
+        values += request.form.values()
+    if any("\x00" in value for value in values):
+        abort(400)
+
+
+def bounded_int(raw: str | None, default: int | None = None) -> int | None:
+    """A query-string integer within 1..MAX_ID, else `default`."""
+    if raw and is_ascii_digits(raw) and len(raw) < 10 and 0 < int(raw) <= MAX_ID:
+        return int(raw)
+    return default
 
 
 def enforce_session_timeouts():

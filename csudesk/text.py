@@ -11,6 +11,11 @@ _EMAIL = re.compile(
 _WHITESPACE = re.compile(r"\s+", re.UNICODE)
 
 
+def is_ascii_digits(text: str) -> bool:
+    """True for '0'-'9' only: str.isdigit() also accepts '²' or '٣', which int() refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def fold(text: str) -> str:
     """Lower-case, strip accents and punctuation: 'Lefèvre-D'Août ' -> 'lefevre d aout'."""
     decomposed = unicodedata.normalize("NFKD", text)

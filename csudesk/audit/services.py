@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from csudesk.audit.models import AuditEntry
 from csudesk.db import utcnow
 from csudesk.extensions import db
 
+log = logging.getLogger("csudesk.audit")
 GENESIS = "0" * 64
 _CHAIN_LOCK = 7_274_201  # pg_advisory_xact_lock key serialising appends on PostgreSQL
 
@@ -75,6 +77,8 @@ def record(
     entry.hash = _digest(_key(), entry)
     db.session.add(entry)
     db.session.flush()
+    # A copy of the head outside the database: compare it with `audit verify --head`.
+    log.info("audit %s %s", entry.id, entry.hash)
     return entry
 
 
@@ -83,17 +87,46 @@ class ChainReport:
     checked: int
     broken_id: int | None = None
     reason: str | None = None
+    head_id: int | None = None  # the last entry of an intact chain, to note down outside
+    head_hash: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.broken_id is None
 
+    @property
+    def head(self) -> str | None:
+        return f"{self.head_id}:{self.head_hash}" if self.head_id is not None else None
 
-def verify_chain(progress: Callable[[int], None] | None = None) -> ChainReport:
-    """Recompute the chain in id order; report the first entry that does not fit."""
+
+class BadHead(ValueError):
+    """A head noted earlier that is not "number:fingerprint"."""
+
+
+def parse_head(raw: str) -> tuple[int, str]:
+    number, _, fingerprint = raw.strip().partition(":")
+    fingerprint = fingerprint.strip().lower()
+    if not (number.isascii() and number.isdigit() and len(number) < 19):
+        raise BadHead("Indiquez la tête relevée sous la forme numéro:empreinte.")
+    if len(fingerprint) != 64 or any(c not in "0123456789abcdef" for c in fingerprint):
+        raise BadHead("L'empreinte relevée compte 64 caractères hexadécimaux.")
+    return int(number), fingerprint
+
+
+def verify_chain(
+    progress: Callable[[int], None] | None = None, noted_head: tuple[int, str] | None = None
+) -> ChainReport:
+    """Recompute the chain in id order; report the first entry that does not fit.
+
+    The chain alone cannot show that its newest entries were deleted: a head noted earlier
+    (from a previous check, or from the "csudesk.audit" log every append writes) must still be
+    in the chain with the same fingerprint.
+    """
     key = _key()
     prev = GENESIS
     checked = 0
+    head_id = None
+    noted_seen = False
     result = db.session.execute(
         select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000)
     )
@@ -105,13 +138,26 @@ def verify_chain(progress: Callable[[int], None] | None = None) -> ChainReport:
                 )
             if not hmac.compare_digest(entry.hash, _digest(key, entry)):
                 return ChainReport(checked, entry.id, "le contenu de l'entrée a été modifié")
+            if noted_head is not None and entry.id == noted_head[0]:
+                if not hmac.compare_digest(entry.hash, noted_head[1]):
+                    return ChainReport(
+                        checked, entry.id, "l'entrée relevée a été remplacée (empreinte différente)"
+                    )
+                noted_seen = True
             prev = entry.hash
+            head_id = entry.id
             checked += 1
             if progress and checked % 10000 == 0:
                 progress(checked)
     finally:
         result.close()
-    return ChainReport(checked)
+    if noted_head is not None and not noted_seen:
+        return ChainReport(
+            checked,
+            noted_head[0],
+            "l'entrée relevée n'est plus dans le journal : des entrées ont été supprimées",
+        )
+    return ChainReport(checked, head_id=head_id, head_hash=prev if head_id else None)
 
 
 def details_of(entry: AuditEntry) -> dict[str, Any]:

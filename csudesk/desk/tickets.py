@@ -11,6 +11,7 @@ from csudesk.directory.services import NATIONAL_CSU_CODE, csu_choices
 from csudesk.extensions import db
 from csudesk.forms import choices
 from csudesk.links.models import OneTimeLink
+from csudesk.security import bounded_int
 from csudesk.tickets import services as tickets
 from csudesk.tickets.models import OPEN_STATUSES, STATUS_LABELS, Ticket, TicketEvent
 
@@ -44,7 +45,7 @@ def queue():
         query = query.where(Ticket.csu_id == selected_csu.id)
     else:
         query = query.where(Ticket.csu_id.in_(csu_ids))
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = bounded_int(request.args.get("page"), 1)
     size = 50
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(
@@ -68,7 +69,7 @@ def queue():
 @bp.route("/tickets/nouveau", methods=["GET", "POST"])
 def new_ticket():
     """Open a ticket, for a voter of the roll or for a caller who is not found on it."""
-    voter_id = request.args.get("electeur", type=int)
+    voter_id = bounded_int(request.args.get("electeur"))
     voter = voter_in_scope_or_404(voter_id) if voter_id else None
     form = NewTicketForm()
     if form.validate_on_submit():

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from csudesk.text import is_ascii_digits
+
 CHECK_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ"  # 23 letters: no I, O, Q
 
 
@@ -30,7 +32,7 @@ def validate_uai(raw: str) -> str:
             f"« {raw.strip()} » : un code UAI compte 8 caractères (7 chiffres et 1 lettre)."
         )
     digits, letter = uai[:7], uai[7]
-    if not digits.isdigit():
+    if not is_ascii_digits(digits):
         raise InvalidUAI(f"« {uai} » : les 7 premiers caractères d'un code UAI sont des chiffres.")
     if not letter.isalpha():
         raise InvalidUAI(f"« {uai} » : le 8ᵉ caractère d'un code UAI est une lettre.")

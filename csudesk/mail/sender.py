@@ -148,6 +148,10 @@ def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Messa
     return prepared
 
 
+class AnswerLost(Exception):
+    """The connection broke during DATA: the server may have accepted the mail."""
+
+
 def _smtp_send(connection, message: Message) -> str:
     """One SMTP transaction; returns the server's final reply to DATA."""
     host = connection.host
@@ -161,7 +165,12 @@ def _smtp_send(connection, message: Message) -> str:
         if code not in (250, 251):
             host.rset()
             raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-    code, reply = host.data(message.as_bytes())
+    payload = message.as_bytes()
+    try:
+        code, reply = host.data(payload)
+    except (OSError, smtplib.SMTPServerDisconnected) as exc:
+        # The message may have reached the server before the connection broke.
+        raise AnswerLost(str(exc)) from exc
     if code != 250:
         host.rset()
         raise smtplib.SMTPDataError(code, reply)
@@ -213,6 +222,17 @@ def send_due(batch: int | None = None) -> SendReport:
             permanent = 500 <= exc.smtp_code < 600
             outcome = _record(row, False, f"{exc.smtp_code} {exc.smtp_error!r}", permanent)
             report.errors.append(f"{row.id}: {exc.smtp_code}")
+        except AnswerLost as exc:
+            # Never resent: a second copy would carry a second token (SECURITY.md 20).
+            row.status = MailStatus.UNCERTAIN
+            row.attempts += 1
+            row.smtp_response = f"réponse du serveur perdue après l'envoi : {exc}"[:500]
+            report.uncertain += 1
+            report.errors.append(f"{row.id}: {exc}")
+            for waiting, _ in prepared[position + 1 :]:
+                waiting.status = MailStatus.PENDING
+            connection = None
+            break
         except smtplib.SMTPRecipientsRefused as exc:
             ((code, reply),) = exc.recipients.values()
             outcome = _record(row, False, f"{code} {reply!r}", 500 <= code < 600)

@@ -31,7 +31,7 @@ from csudesk.public.forms import AddressForm, ContactForm, VoteCodeForm
 from csudesk.selfservice import services as selfservice
 from csudesk.selfservice.contact import ContactMessage, submit_contact
 from csudesk.selfservice.models import RequestKind
-from csudesk.text import normalize_email
+from csudesk.text import is_ascii_digits, normalize_email
 
 bp = Blueprint("public", __name__)
 
@@ -82,7 +82,7 @@ def index():
 
 def _looks_like_uai(query: str) -> bool:
     code = normalize_uai(query)
-    return len(code) in (7, 8, 9) and code[:7].isdigit()
+    return len(code) in (7, 8, 9) and is_ascii_digits(code[:7])
 
 
 @bp.get("/trouver-ma-csu")

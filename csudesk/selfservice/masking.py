@@ -11,8 +11,11 @@ agent little; a stored secret cannot be taken back, so the rules lean towards ma
    alone; a lower-case code cannot be told from the 4-letter words around it, so the whole run
    of groups is masked.
 2. After a cue ("mot de passe", "mdp", "password", "code", "code de vote", "code secret",
-   "identifiant et mot de passe"...) followed by ":" or "=", the next word is masked whatever it
-   is; after "est" / "c'est" it is masked when it is quoted.
+   "réponse au défi"...) followed by ":", "=", "est" or "c'est", the rest of the sentence is
+   masked whatever it is: passphrases are several ordinary words ("soleil levant sur la mer"),
+   and a challenge answer is a plain word ("Médor"). After "est", a word saying what is wrong
+   ("est refusé", "est perdu", "est bloqué"...) is the voter's problem, not a secret: kept.
+   Any 16 characters of the vote-code alphabet in a row are masked too.
 3. Any other word of 8 characters or more that looks like a password: it mixes letters and
    digits, or has lower case, upper case and a symbol seldom found in French words
    (!#$%&*+=?@^_~|<>{}[]). E-mail addresses, web addresses, UAI codes (valid check letter),
@@ -41,11 +44,18 @@ _CUE = (
     r"|code\s+d['’]activation|code|r[ée]ponse\s+au\s+d[ée]fi|d[ée]fi)"
 )
 _ALREADY = r"(?!\[(?:code|secret) masqué\])"
-_CUE_COLON = re.compile(rf"(?i)\b(?P<cue>{_CUE})(?P<sep>\s*[:=]\s*){_ALREADY}(?P<secret>\S+)")
-_CUE_QUOTED = re.compile(
-    rf"(?i)\b(?P<cue>{_CUE})(?P<sep>\s+(?:est|c['’]est|était|étant)\s*)"
-    r"(?P<secret>«\s*[^»\n]+?\s*»|\"[^\"\n]+\"|“[^”\n]+”|'[^'\n]+')"
+_STATE_WORDS = (
+    r"(?:refus\w*|perdu\w*|bloqu\w*|invalide\w*|incorrect\w*|faux|fausse\w*|oubli\w*"
+    r"|expir\w*|erron\w*|inconnu\w*|rejet\w*|mauvais\w*|pas|plus|toujours|bien|d[ée]j[àa]"
+    r"|vide|trop|non|jamais|introuvable|bon|valide\w*)\b"
 )
+# Cue, separator, then everything up to the end of the sentence or line (a "!" or "?" ending
+# the line is kept in the secret: passwords end with them more often than French sentences).
+_CUE_REST = re.compile(
+    rf"(?im)\b(?P<cue>{_CUE})(?P<sep>\s*[:=]\s*|\s+(?:est|c['’]est|était|étant)\s*:?\s*"
+    rf"(?!{_STATE_WORDS})){_ALREADY}(?P<secret>[^\s.!?;].*?)(?=[.;](?:\s|$)|[!?]\s|$)"
+)
+_ALPHABET_RUN = re.compile(r"(?i)(?<![\w-])[A-HJ-NP-Z2-9]{16}(?![\w-])")
 _WORD = re.compile(r"\S+")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _URL = re.compile(r"(?i)^(?:https?://|www\.)")
@@ -62,8 +72,8 @@ def mask_secrets(text: str) -> str:
     """Return `text` with vote codes and password-like strings replaced by a mask."""
     text = _VOTE_CODE.sub(_mask_vote_code, text)
     text = _SPACED_RUN.sub(_mask_spaced_code, text)
-    text = _CUE_COLON.sub(_mask_after_cue, text)
-    text = _CUE_QUOTED.sub(_mask_after_cue, text)
+    text = _ALPHABET_RUN.sub(CODE_MASK, text)
+    text = _CUE_REST.sub(_mask_after_cue, text)
     return _WORD.sub(_mask_word, text)
 
 
@@ -90,14 +100,7 @@ def _mask_spaced_code(match: re.Match) -> str:
 
 
 def _mask_after_cue(match: re.Match) -> str:
-    secret = match.group("secret")
-    trail = ""
-    if not secret.endswith(("»", '"', "”", "'")):
-        stripped = secret.rstrip(_TRAILING)
-        trail = secret[len(stripped) :]
-        if not stripped:
-            return match.group(0)
-    return match.group("cue") + match.group("sep") + SECRET_MASK + trail
+    return match.group("cue") + match.group("sep") + SECRET_MASK
 
 
 def _mask_word(match: re.Match) -> str:

@@ -151,6 +151,7 @@ def _handle(actor: Actor, row: SelfServiceRequest, voter: Voter | None) -> tuple
     activated = voter.account is not None and voter.account.is_activated
     try:
         if row.kind == RequestKind.VOTE_CODE:
+            support.lock_for_challenge(voter)
             support.ensure_challenge_checkable(voter)
             accounts.count_challenge_attempt(voter, bool(row.answer_ok))
             if not row.answer_ok:

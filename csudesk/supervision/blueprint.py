@@ -10,6 +10,7 @@ from csudesk.auth.guards import require_role
 from csudesk.directory.models import CSU
 from csudesk.extensions import db
 from csudesk.forms import choices
+from csudesk.text import is_ascii_digits
 
 from .labels import action_label
 
@@ -47,7 +48,7 @@ def chosen_agent(raw: str | None) -> Agent | None:
     """The agent picked in a filter; 404 for an unknown id or one outside the scope."""
     if not raw:
         return None
-    agent = db.session.get(Agent, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    agent = db.session.get(Agent, int(raw)) if is_ascii_digits(raw) and len(raw) < 10 else None
     if agent is None or not in_scope(current_user, agent.csu_id):
         abort(404)
     return agent

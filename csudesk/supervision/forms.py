@@ -1,5 +1,7 @@
 """Filter forms of the supervision pages (GET forms: no CSRF token, nothing changes)."""
 
+from datetime import date
+
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional, ValidationError
 
@@ -16,9 +18,17 @@ def _all(label: str, labels: dict) -> list:
     return choices([("", label), *labels.items()])
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def _plausible(form, field):
+    if field.data and not FIRST_DAY <= field.data <= LAST_DAY:
+        raise ValidationError("Choisissez une date entre 2000 et 2100.")
+
+
 class PeriodMixin:
-    du = DateField("Du", validators=[Optional()], format="%Y-%m-%d")
-    au = DateField("Au (inclus)", validators=[Optional()], format="%Y-%m-%d")
+    du = DateField("Du", validators=[Optional(), _plausible], format="%Y-%m-%d")
+    au = DateField("Au (inclus)", validators=[Optional(), _plausible], format="%Y-%m-%d")
 
     def validate_au(self, field):
         if field.data and self.du.data and field.data < self.du.data:

@@ -17,7 +17,7 @@ from csudesk.elections.calendar import paris_midnight
 from csudesk.extensions import db
 from csudesk.forms import choices
 from csudesk.roll.models import Voter, VoterEmail
-from csudesk.text import normalize_email
+from csudesk.text import is_ascii_digits, normalize_email
 
 from .blueprint import bp, chosen_agent, scope, set_scope_choices
 from .forms import AuditSearchForm
@@ -45,7 +45,9 @@ def _voter_from_request(form: AuditSearchForm) -> VoterChoice:
     raw_id = request.args.get("electeur", "")
     if raw_id:
         voter = (
-            db.session.get(Voter, int(raw_id)) if raw_id.isdigit() and len(raw_id) < 12 else None
+            db.session.get(Voter, int(raw_id))
+            if is_ascii_digits(raw_id) and len(raw_id) < 10
+            else None
         )
         if voter is None or not in_scope(current_user, voter.csu_id):
             abort(404)
@@ -65,7 +67,7 @@ def _voter_from_request(form: AuditSearchForm) -> VoterChoice:
 
 
 def _bound(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 19 else None
+    return int(raw) if raw and is_ascii_digits(raw) and len(raw) < 19 else None
 
 
 @bp.get("/journal")
@@ -130,6 +132,8 @@ def audit_log():
         form=form,
         entries=entries,
         voter=chosen.voter,
+        # An agent of this scope may have looked up another CSU's voter: name only ours.
+        voter_scope=csu_ids,
         unknown_address=chosen.unknown_address,
         agent=agent,
         newer=newer,
@@ -142,9 +146,21 @@ def audit_log():
 @bp.route("/journal/integrite", methods=["GET", "POST"])
 def verify():
     """Recompute the whole hash chain on demand and name the first broken entry."""
-    report = entry = None
+    report = entry = head_error = None
+    noted = request.form.get("tete", "").strip()[:100]
     if request.method == "POST":
-        report = audit.verify_chain()
+        try:
+            noted_head = audit.parse_head(noted) if noted else None
+        except audit.BadHead as exc:
+            head_error = str(exc)
+            return render_template(
+                "supervision/verify.html",
+                report=None,
+                entry=None,
+                noted=noted,
+                head_error=head_error,
+            ), 400
+        report = audit.verify_chain(noted_head=noted_head)
         if not report.ok:
             entry = db.session.get(AuditEntry, report.broken_id)
         audit.record(
@@ -153,6 +169,10 @@ def verify():
             ok=report.ok,
             checked=report.checked,
             broken_id=report.broken_id,
+            head=report.head,
+            noted_head=noted or None,
         )
         db.session.commit()
-    return render_template("supervision/verify.html", report=report, entry=entry)
+    return render_template(
+        "supervision/verify.html", report=report, entry=entry, noted=noted, head_error=head_error
+    )

@@ -152,6 +152,14 @@ def ensure_voting_open() -> None:
         )
 
 
+def lock_for_challenge(voter: Voter) -> None:
+    """Lock the voter, then read the attempt count as it is now: parallel checks of the same
+    voter's answer wait here, so the attempt limit holds (PostgreSQL; SQLite runs one writer)."""
+    _lock_voter(voter)
+    if voter.account is not None:
+        db.session.refresh(voter.account)
+
+
 def ensure_challenge_checkable(voter: Voter) -> None:
     account = voter.account
     if account is None or not account.is_activated or not account.has_challenge:
@@ -171,6 +179,7 @@ def check_challenge_answer(
 ) -> bool:
     """Say whether the caller's answer to the challenge is right; attempts are limited."""
     ensure_voting_open()
+    lock_for_challenge(voter)
     ensure_challenge_checkable(voter)
     ok = accounts.verify_challenge(voter, answer)
     accounts.count_challenge_attempt(voter, ok)

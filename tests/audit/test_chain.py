@@ -59,3 +59,37 @@ def test_cli_exit_status(runner, chain):
     broken = runner.invoke(args=["audit", "verify"])
     assert broken.exit_code == 1
     assert "entrée n° 4" in broken.output
+
+
+def test_deleting_the_newest_entries_is_caught_with_a_noted_head(chain):
+    report = verify_chain()
+    assert report.head_id == 5 and len(report.head_hash) == 64
+    db.session.execute(text("DELETE FROM audit_entry WHERE id >= 4"))
+    db.session.commit()
+    assert verify_chain().ok  # the chain alone cannot see it
+    caught = verify_chain(noted_head=(report.head_id, report.head_hash))
+    assert (caught.ok, caught.broken_id) == (False, 5)
+    assert "supprimées" in caught.reason
+
+
+def test_noted_head_with_another_fingerprint_is_caught(chain):
+    assert not verify_chain(noted_head=(3, "a" * 64)).ok
+
+
+def test_every_append_logs_the_head(app, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="csudesk.audit")
+    entry = record(Actor("system", None, None), "test.event")
+    assert f"audit {entry.id} {entry.hash}" in caplog.text
+
+
+def test_cli_prints_the_head_and_checks_a_noted_one(runner, chain):
+    ok = runner.invoke(args=["audit", "verify"])
+    head = ok.output.rsplit(": ", 1)[1].strip()
+    assert head.startswith("5:")
+    db.session.execute(text("DELETE FROM audit_entry WHERE id = 5"))
+    db.session.commit()
+    broken = runner.invoke(args=["audit", "verify", "--head", head])
+    assert broken.exit_code == 1 and "supprimées" in broken.output
+    assert runner.invoke(args=["audit", "verify", "--head", "nope"]).exit_code == 2

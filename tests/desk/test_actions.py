@@ -222,3 +222,53 @@ def test_mailed_link_uses_base_url_not_the_host_header(client, make_agent, auth,
     body = smtp.wait_for(1)[0].get_body(("plain",)).get_content()
     assert "http://csudesk.test/activation/" in body
     assert "evil.example" not in body
+
+
+def test_parallel_challenge_checks_respect_the_attempt_limit(
+    make_voter, make_agent, app_config, voting
+):
+    """10 wrong answers at once: 3 are checked, the others find the check locked."""
+    import threading
+
+    from csudesk import create_app
+    from csudesk.actor import Actor
+    from csudesk.roll.models import Voter
+    from csudesk.support import services as support
+    from tests.fixtures.factories import VOTING
+
+    voter_id = make_voter(challenge_answer="Médor").id
+    agent_id = make_agent().id
+    db.session.commit()
+    app = create_app({**app_config, "ELECTION": VOTING})
+    barrier = threading.Barrier(10)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def check(answer):
+        with app.app_context():
+            from csudesk.agents.models import Agent
+
+            actor = Actor.for_agent(db.session.get(Agent, agent_id))
+            voter = db.session.get(Voter, voter_id)
+            db.session.commit()  # end the read: on SQLite it holds the write lock
+            barrier.wait()
+            try:
+                outcome = (
+                    "right" if support.check_challenge_answer(actor, voter, answer) else "wrong"
+                )
+                db.session.commit()
+            except support.ActionRefused:
+                db.session.rollback()
+                outcome = "locked"
+            with lock:
+                outcomes.append(outcome)
+            db.session.remove()
+
+    threads = [threading.Thread(target=check, args=("Rex",)) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with app.app_context():
+        db.engine.dispose()
+    assert sorted(outcomes) == ["locked"] * 7 + ["wrong"] * 3

@@ -113,3 +113,42 @@ def test_mail_is_french_plain_and_html_with_the_csu_contact(make_voter, smtp):
 def test_backoff_grows_and_is_capped():
     assert backoff(1) < backoff(2) < backoff(3)
     assert backoff(30) == timedelta(hours=1)
+
+
+class SlowAnswer:
+    """Keeps the mail, then answers DATA too late for the sender's timeout."""
+
+    def __init__(self):
+        self.received = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        self.received += 1
+        await asyncio.sleep(2)
+        return "250 OK"
+
+
+def test_lost_answer_to_data_is_uncertain_never_resent(make_voter, app):
+    from aiosmtpd.controller import Controller
+
+    from tests.fixtures.smtp import free_port
+
+    handler, port = SlowAnswer(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app.config["MAIL_TIMEOUT_SECONDS"] = 0.5
+        app.extensions["mail"].port = port
+        queue_one(make_voter)
+        first = send_due()
+        db.session.execute(update(OutboxMail).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        second = send_due()
+    finally:
+        controller.stop()
+        controller.loop.close()
+    assert (first.uncertain, first.retried, second.handled) == (1, 0, 0)
+    row = mail_row()
+    assert row.status == MailStatus.UNCERTAIN and "perdue" in row.smtp_response
+    assert handler.received == 1

@@ -123,3 +123,15 @@ def test_access_log_drops_link_tokens(line):
     assert "AbC-123_xyz" not in record.getMessage()
     assert "AbC-123_xyz" not in record.args["U"]
     assert "[jeton masqué]" in record.getMessage()
+
+
+def test_gunicorn_workers_filter_their_access_log():
+    from csudesk import gunicorn_conf
+
+    access = logging.getLogger("gunicorn.access")
+    before = list(access.filters)
+    try:
+        gunicorn_conf.post_fork(None, None)
+        assert any(isinstance(f, RedactTokens) for f in access.filters)
+    finally:
+        access.filters[:] = before

@@ -15,10 +15,22 @@ from csudesk.selfservice.masking import CODE_MASK, SECRET_MASK, mask_secrets
         ("ABCDEF23GHJKLMN4", CODE_MASK),
         # Typed in lower case, the code's groups cannot be told from 4-letter words: all go.
         ("je tape abcd ef23 ghjk lmn4 sans succès", f"je {CODE_MASK} succès"),
-        ("Mot de passe : Soleil2022! refusé", f"Mot de passe : {SECRET_MASK} refusé"),
+        ("Mot de passe : Soleil2022! refusé", f"Mot de passe : {SECRET_MASK}! refusé"),
         ("mdp=azerty", f"mdp={SECRET_MASK}"),
         ("mon mot de passe: grenouille.", f"mon mot de passe: {SECRET_MASK}."),
-        ("mot de passe est « grenouille bleue » hier", f"mot de passe est {SECRET_MASK} hier"),
+        ("mot de passe est « grenouille bleue » hier", f"mot de passe est {SECRET_MASK}"),
+        # Passphrases and challenge answers are ordinary words: the rest of the sentence goes.
+        (
+            "Mon mot de passe est : soleil levant sur la mer. Merci",
+            f"Mon mot de passe est : {SECRET_MASK}. Merci",
+        ),
+        ("ma réponse au défi est Médor, je crois", f"ma réponse au défi est {SECRET_MASK}"),
+        (
+            "c'est Médor\nmon code de vote est ABCDEFGHJKMNPQRS",
+            f"c'est Médor\nmon code de vote est {CODE_MASK}",
+        ),
+        ("j'ai noté ABCDEFGHJKMNPQRS hier", f"j'ai noté {CODE_MASK} hier"),
+        ("le mot de passe c'est Grenouille", f"le mot de passe c'est {SECRET_MASK}"),
         ("réponse au défi : Médor", f"réponse au défi : {SECRET_MASK}"),
         ("essayé Tr0ub4dor&3 puis Soleil!Vert", f"essayé {SECRET_MASK} puis {SECRET_MASK}"),
         ("(Motdepasse2022)", f"({SECRET_MASK})"),
@@ -39,6 +51,8 @@ def test_secrets_are_masked(text, expected):
         "Référence 2022-000123 du 01/12/2022, entre 14h30-17h, le 1er décembre",
         "téléphone 03 20 00 00 00 ou 03.20.00.00.00",
         "mon mot de passe est refusé depuis hier",
+        "mon code de vote est perdu, je n'ai pas reçu ma notice",
+        "le mot de passe est toujours refusé",
         "Il a un n°12345 et c'est URGENT!!!",
     ],
 )

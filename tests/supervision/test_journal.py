@@ -158,3 +158,38 @@ def test_verify_needs_a_csrf_token_when_csrf_is_on(app, client, auth, people):
     auth.login(people.sup_lille.email)
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post("/supervision/journal/integrite").status_code == 400
+
+
+def test_verify_page_catches_deleted_newest_entries_with_a_noted_head(client, auth, people):
+    import re
+
+    auth.login(people.sup_lille.email)
+    page = client.post("/supervision/journal/integrite").text
+    head = re.search(r'<code class="csu-mono">(\d+:[0-9a-f]{64})</code>', page).group(1)
+    head_id = int(head.split(":")[0])
+    db.session.execute(text("DELETE FROM audit_entry WHERE id >= :i"), {"i": head_id})
+    db.session.commit()
+    assert "Journal intègre" in client.post("/supervision/journal/integrite").text
+    caught = client.post("/supervision/journal/integrite", data={"tete": head})
+    assert f"Journal rompu à l'entrée n° {head_id}<" in caught.text
+    assert "des entrées ont été supprimées" in caught.text
+    bad = client.post("/supervision/journal/integrite", data={"tete": "12:xyz"})
+    assert bad.status_code == 400 and "64 caractères" in bad.text
+
+
+def test_lookup_of_another_csus_voter_does_not_name_it_in_the_journal(
+    client, auth, people, make_voter
+):
+    from csudesk.audit.services import record
+    from tests.supervision.conftest import actor_of
+
+    other = make_voter("MARTIN", "Paulin", uai="0783774D")  # Versailles
+    record(actor_of(people.agent_lille), "voter.lookup", voter_id=other.id, in_scope=False)
+    db.session.commit()
+    auth.login(people.sup_lille.email)
+    page = client.get("/supervision/journal").text
+    assert "Paulin" not in page
+    assert "électeur d&#39;une autre cellule" in page or "électeur d'une autre cellule" in page
+    auth.logout()
+    auth.login(people.sup_nat.email)
+    assert "Paulin" in client.get("/supervision/journal").text
