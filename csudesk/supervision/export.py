@@ -37,28 +37,41 @@ def _text(value: str | None) -> str:
     return "'" + value if value[0] in _FORMULA_START else value
 
 
-# Paris's UTC offset by UTC hour (hours since 0001-01-01): the offset only changes on the hour.
+# Bounded caches (cleared when full, so memory stays flat): Paris's UTC offset by UTC hour
+# (it only changes on the hour), and the text of each UTC minute, since the log is read in time
+# order and a busy campaign has several tickets a minute.
 _OFFSETS: dict[int, timedelta] = {}
-_MAX_OFFSETS = 20_000  # over two years of hours; cleared beyond, so memory stays bounded
+_MINUTES: dict[int, str] = {}
+_CACHE_SIZE = 20_000  # two years of hours, two weeks of minutes
+
+
+def _remember(cache: dict, key: int, value):
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def paris_text(moment: datetime | None) -> str:
     """A naive UTC datetime as Paris time to the minute, "31/12/2026 08:30".
 
-    The export formats up to three per row: the offset is looked up once per hour of the log
-    and the text built from integers, several times faster than astimezone() and strftime().
+    Up to three per exported row: cached, and built from integers when not, several times
+    faster than astimezone() and strftime() on each.
     """
     if moment is None:
         return ""
     hour = moment.toordinal() * 24 + moment.hour
-    offset = _OFFSETS.get(hour)
-    if offset is None:
-        if len(_OFFSETS) >= _MAX_OFFSETS:
-            _OFFSETS.clear()
-        on_the_hour = moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
-        offset = _OFFSETS[hour] = paris(on_the_hour).utcoffset()
-    local = moment + offset
-    return f"{local.day:02}/{local.month:02}/{local.year} {local.hour:02}:{local.minute:02}"
+    minute = hour * 60 + moment.minute
+    text = _MINUTES.get(minute)
+    if text is None:
+        offset = _OFFSETS.get(hour)
+        if offset is None:
+            on_the_hour = moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+            offset = _remember(_OFFSETS, hour, paris(on_the_hour).utcoffset())
+        local = moment + offset
+        text = f"{local.day:02}/{local.month:02}/{local.year} {local.hour:02}:{local.minute:02}"
+        _remember(_MINUTES, minute, text)
+    return text
 
 
 def _hours(created_at: datetime, resolved_at: datetime | None) -> str:

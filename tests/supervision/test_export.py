@@ -14,6 +14,7 @@ from csudesk.audit.models import AuditEntry
 from csudesk.audit.services import details_of
 from csudesk.elections.calendar import PARIS
 from csudesk.extensions import db
+from csudesk.supervision import export
 from csudesk.supervision.export import paris_text
 from csudesk.tickets.models import Ticket
 from tests.fixtures.factories import AuthActions, csu
@@ -155,7 +156,10 @@ def test_paris_times_around_the_clock_changes(utc, shown):
 
 
 def test_paris_times_match_the_time_zone_database_all_year():
-    moments = [datetime(2026, 1, 1) + timedelta(minutes=37 * n) for n in range(14_300)]
+    # More minutes than the cache holds: it is cleared on the way and stays bounded.
+    moments = [datetime(2026, 1, 1) + timedelta(minutes=11 * n) for n in range(48_000)]
     expected = [m.replace(tzinfo=UTC).astimezone(PARIS).strftime("%d/%m/%Y %H:%M") for m in moments]
     assert [paris_text(m) for m in moments] == expected
+    assert [paris_text(m) for m in reversed(moments)] == expected[::-1]
+    assert 0 < len(export._MINUTES) <= export._CACHE_SIZE
     assert paris_text(None) == ""
