@@ -215,8 +215,10 @@ def export_batches(f: LogFilter, size: int = 1000) -> Iterator[Sequence[Row]]:
 
     Executed as Core on the session's connection: plain rows, no ORM loading step per row.
     """
-    connection = db.session.connection().execution_options(yield_per=size)
-    result = connection.execute(export_query(f))
+    # On the statement, not the connection: Connection.execution_options() changes the
+    # session's connection in place, and a later INSERT would go through a server-side cursor.
+    query = export_query(f).execution_options(yield_per=size)
+    result = db.session.connection().execute(query)
     try:
         yield from result.partitions()
     finally:

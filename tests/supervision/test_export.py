@@ -10,12 +10,15 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
+from csudesk.actor import Actor
+from csudesk.audit import services as audit
 from csudesk.audit.models import AuditEntry
 from csudesk.audit.services import details_of
 from csudesk.elections.calendar import PARIS
 from csudesk.extensions import db
 from csudesk.supervision import export
 from csudesk.supervision.export import paris_text
+from csudesk.supervision.ticket_log import LogFilter, export_batches
 from csudesk.tickets.models import Ticket
 from tests.fixtures.factories import AuthActions, csu
 
@@ -163,3 +166,13 @@ def test_paris_times_match_the_time_zone_database_all_year():
     assert [paris_text(m) for m in reversed(moments)] == expected[::-1]
     assert 0 < len(export._MINUTES) <= export._CACHE_SIZE
     assert paris_text(None) == ""
+
+
+def test_the_session_writes_normally_after_an_export(app, people):
+    _bulk_tickets(0, 3, csu("AC-09").id)
+    batches = list(export_batches(LogFilter(), size=2))
+    assert [len(batch) for batch in batches] == [2, 1]
+    # On PostgreSQL a server-side cursor option left on the connection would refuse this INSERT.
+    entry = audit.record(Actor.system(), "export.tickets")
+    db.session.commit()
+    assert entry.id is not None
