@@ -11,11 +11,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.harness import Database, Row, count_queries, fmt_int, fmt_ms
+from bench.harness import Database, Row, count_queries, ensure_account, fmt_int, fmt_ms
 from bench.http import Browser, gunicorn, wrk
-from csudesk.actor import Actor
-from csudesk.agents.models import Agent
-from csudesk.agents.services import create_agent
 from csudesk.directory.models import CSU
 from csudesk.extensions import db
 from csudesk.roll.models import Voter, VoterEmail
@@ -33,15 +30,9 @@ def prepare(seed: int = 4) -> tuple[str, list[str]]:
     csu_id = db.session.scalar(
         select(Voter.csu_id).group_by(Voter.csu_id).order_by(func.count().desc()).limit(1)
     )
-    if db.session.scalar(select(Agent.id).where(Agent.email == AGENT_EMAIL)) is None:
-        create_agent(
-            Actor.system(),
-            email=AGENT_EMAIL,
-            name="Agent de mesure",
-            role="agent",
-            csu=db.session.get(CSU, csu_id),
-            password=AGENT_PASSWORD,
-        )
+    ensure_account(
+        AGENT_EMAIL, "Agent de mesure", "agent", db.session.get(CSU, csu_id), AGENT_PASSWORD
+    )
     addresses = list(
         db.session.scalars(
             select(VoterEmail.address)
@@ -82,26 +73,24 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
         agent_email, addresses = prepare()
     queries = page_query_count(database, addresses[0])
     paths = ["/guichet/recherche?courriel=" + urllib.parse.quote(a) for a in addresses]
-    with gunicorn("csudesk:create_app()", database.env(), database.work / "desk") as url:
-        browser = Browser(url)
+    with gunicorn("csudesk:create_app()", database.env(), database.work / "desk") as server:
+        browser = Browser(server.url)
         browser.post_form("/connexion", {"email": agent_email, "password": AGENT_PASSWORD})
         status, page = browser.get(paths[0])
         if status != 200 or addresses[0] not in page:
             raise RuntimeError(f"signed-in lookup did not show the voter page ({status})")
         load = wrk(
-            url, paths, seconds, database.work / "desk", headers={"Cookie": browser.cookie_header}
+            server.url,
+            paths,
+            seconds,
+            database.work / "desk",
+            headers={"Cookie": browser.cookie_header},
         )
-    kind, target = (
-        ("sqlite", database.sqlite_path)
-        if database.is_sqlite
-        else ("postgresql", database.libpq_url)
-    )
-    anchor_env = {**database.env(), "BENCH_ANCHOR_KIND": kind, "BENCH_ANCHOR_TARGET": target}
     anchor_paths = ["/electeur?courriel=" + urllib.parse.quote(a) for a in addresses]
     with gunicorn(
-        "bench.anchor_app:create_app()", anchor_env, database.work / "anchor-http"
-    ) as url:
-        anchor = wrk(url, anchor_paths, seconds, database.work / "anchor-http")
+        "bench.anchor_app:create_app()", database.anchor_env(), database.work / "anchor-http"
+    ) as server:
+        anchor = wrk(server.url, anchor_paths, seconds, database.work / "anchor-http")
     if load.errors or anchor.errors:
         raise RuntimeError(f"errors under load: app {load.errors}, anchor {anchor.errors}")
     share = load.per_second / anchor.per_second

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
 
 from csudesk import create_app
 
@@ -52,6 +52,18 @@ class Database:
     def libpq_url(self) -> str:
         """The URL psycopg understands (no SQLAlchemy driver suffix)."""
         return make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @property
+    def raw_target(self) -> tuple[str, str]:
+        """How the anchors reach the database: ("sqlite", path) or ("postgresql", libpq URL)."""
+        if self.is_sqlite:
+            return "sqlite", self.sqlite_path
+        return "postgresql", self.libpq_url
+
+    def anchor_env(self) -> dict[str, str]:
+        """Environment of bench.anchor_app under gunicorn, on this database."""
+        kind, target = self.raw_target
+        return {**self.env(), "BENCH_ANCHOR_KIND": kind, "BENCH_ANCHOR_TARGET": target}
 
     def config(self, **extra) -> dict:
         return {
@@ -150,6 +162,18 @@ class Database:
             return f"SQLite {sqlite3.sqlite_version}"
         with self.raw_connect() as connection:
             return "PostgreSQL " + connection.execute("SHOW server_version").fetchone()[0]
+
+
+def ensure_account(email: str, name: str, role: str, csu, password: str) -> None:
+    """A desk account the bench signs in with, created once (in an app context)."""
+    from csudesk.actor import Actor
+    from csudesk.agents.models import Agent
+    from csudesk.agents.services import create_agent
+    from csudesk.extensions import db
+
+    if db.session.scalar(select(Agent.id).where(Agent.email == email)) is None:
+        create_agent(Actor.system(), email=email, name=name, role=role, csu=csu, password=password)
+    db.session.commit()
 
 
 @dataclass

@@ -25,9 +25,35 @@ WRK_THREADS = 2
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running gunicorn: its base URL and its master process."""
+
+    url: str
+    pid: int
+
+    def worker_pids(self) -> list[int]:
+        """The master's children (the workers), from /proc."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text()
+        return [int(pid) for pid in children.split()]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Start a process's VmHWM again from its current RSS (Linux clear_refs)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
 @contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], work: Path) -> Iterator[str]:
-    """Serve `app_spec` on a free loopback port; yields the base URL."""
+def gunicorn(app_spec: str, env: dict[str, str], work: Path) -> Iterator[Server]:
+    """Serve `app_spec` on a free loopback port; yields the running server."""
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with open(work / "gunicorn.log", "ab") as log:
@@ -53,7 +79,7 @@ def gunicorn(app_spec: str, env: dict[str, str], work: Path) -> Iterator[str]:
         )
     try:
         _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -120,6 +146,11 @@ def _lua_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _lua_table(headers: dict[str, str]) -> str:
+    pairs = (f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in headers.items())
+    return "{" + ",".join(pairs) + "}"
+
+
 def wrk(
     base_url: str,
     paths: Sequence[str],
@@ -129,26 +160,39 @@ def wrk(
     method: str = "GET",
     headers: dict[str, str] | None = None,
     bodies: Sequence[str] | None = None,
+    request_headers: Sequence[dict[str, str]] | None = None,
 ) -> Load:
-    """wrk on loopback for `seconds`, cycling through `paths` (and `bodies` for a POST)."""
+    """wrk on loopback for `seconds`, cycling through `paths`.
+
+    `bodies` and `request_headers`, when given, go with the path of the same index (a POST's
+    form, a visitor's cookie); `headers` go with every request.
+    """
+    for extra in (bodies, request_headers):
+        if extra is not None and len(extra) != len(paths):
+            raise ValueError("bodies and request_headers need one entry per path")
     executable = require_tool("wrk")
     work.mkdir(parents=True, exist_ok=True)
+    common = headers or {}
+    per_request = [{**common, **h} for h in request_headers] if request_headers else [common]
     script = work / "requests.lua"
     script.write_text(
         "\n".join(
             [
                 "local paths = {" + ",".join(map(_lua_string, paths)) + "}",
                 "local bodies = {" + ",".join(map(_lua_string, bodies or [])) + "}",
-                "local headers = {"
-                + ",".join(
-                    f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in (headers or {}).items()
-                )
-                + "}",
-                "local i = 0",
+                "local headers = {" + ",".join(map(_lua_table, per_request)) + "}",
+                # Each thread takes every WRK_THREADS-th entry: no two send the same one at once.
+                "local threads = 0",
+                "setup = function(thread)",
+                '  thread:set("thread_index", threads)',
+                "  threads = threads + 1",
+                "end",
+                "local i = nil",
                 "request = function()",
-                "  i = i + 1",
+                f"  i = (i or thread_index) + {WRK_THREADS}",
                 "  local n = (i % #paths) + 1",
-                f'  return wrk.format("{method}", paths[n], headers, bodies[n])',
+                f"  local h = headers[{'n' if request_headers else '1'}]",
+                f'  return wrk.format("{method}", paths[n], h, bodies[n])',
                 "end",
             ]
         ),

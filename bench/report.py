@@ -70,7 +70,10 @@ def markdown(run: Run) -> str:
         " the (csu_id, last_name_key) index through the raw driver; outbox, smtplib sending the"
         " same rendered messages to the same sink over one connection; desk lookup, a bare Flask"
         " route in the same gunicorn (2 workers) and wrk (8 connections) set-up, one indexed"
-        " query through the raw driver and a precompiled Jinja template (bench/anchor_app.py).",
+        " query through the raw driver and a precompiled Jinja template (bench/anchor_app.py);"
+        " contact form, the same POST bodies and headers to a bare POST route of that app;"
+        " CSV export, csv.writer over a plain cursor on the export's query through the raw"
+        " driver (a server-side cursor on PostgreSQL), in a subprocess (bench/anchor_export.py).",
         "",
     ]
     return "\n".join(parts)

@@ -42,12 +42,8 @@ def run(database: Database, work: Path, voters: int) -> list[Row]:
     """Anchor, the database's share, first import into an empty roll, the same file again."""
     path = roll_file(work, voters)
     database.reset()
-    if database.is_sqlite:
-        kind, target = "sqlite", database.sqlite_path
-    else:
-        kind, target = "postgresql", database.libpq_url
     anchor = run_measured(
-        [sys.executable, "-m", "bench.anchor_load", kind, target, str(path)],
+        [sys.executable, "-m", "bench.anchor_load", *database.raw_target, str(path)],
         database.env(),
         database.work / "anchor",
     )

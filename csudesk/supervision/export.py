@@ -2,8 +2,8 @@
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 from csudesk.elections.calendar import paris
 from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
@@ -28,17 +28,50 @@ HEADER = [
     "Délai de résolution (heures)",
 ]
 # A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-ROWS_PER_CHUNK = 500
+_FORMULA_START = frozenset("=+-@\t\r")
 
 
-def _cell(value) -> str:
-    if value is None:
+def _text(value: str | None) -> str:
+    if not value:
         return ""
-    if isinstance(value, datetime):
-        return paris(value).strftime("%d/%m/%Y %H:%M")
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + value if value[0] in _FORMULA_START else value
+
+
+# Bounded caches (cleared when full, so memory stays flat): Paris's UTC offset by UTC hour
+# (it only changes on the hour), and the text of each UTC minute, since the log is read in time
+# order and a busy campaign has several tickets a minute.
+_OFFSETS: dict[int, timedelta] = {}
+_MINUTES: dict[int, str] = {}
+_CACHE_SIZE = 20_000  # two years of hours, two weeks of minutes
+
+
+def _remember(cache: dict, key: int, value):
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+def paris_text(moment: datetime | None) -> str:
+    """A naive UTC datetime as Paris time to the minute, "31/12/2026 08:30".
+
+    Up to three per exported row: cached, and built from integers when not, several times
+    faster than astimezone() and strftime() on each.
+    """
+    if moment is None:
+        return ""
+    hour = moment.toordinal() * 24 + moment.hour
+    minute = hour * 60 + moment.minute
+    text = _MINUTES.get(minute)
+    if text is None:
+        offset = _OFFSETS.get(hour)
+        if offset is None:
+            on_the_hour = moment.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+            offset = _remember(_OFFSETS, hour, paris(on_the_hour).utcoffset())
+        local = moment + offset
+        text = f"{local.day:02}/{local.month:02}/{local.year} {local.hour:02}:{local.minute:02}"
+        _remember(_MINUTES, minute, text)
+    return text
 
 
 def _hours(created_at: datetime, resolved_at: datetime | None) -> str:
@@ -48,6 +81,7 @@ def _hours(created_at: datetime, resolved_at: datetime | None) -> str:
 
 
 def ticket_line(row) -> list[str]:
+    """One CSV line from a row of ticket_log.export_query (naive UTC datetimes)."""
     (
         reference,
         created_at,
@@ -68,41 +102,33 @@ def ticket_line(row) -> list[str]:
         resolved_at,
     ) = row
     return [
-        _cell(reference),
-        _cell(created_at),
-        _cell(csu_code),
-        _cell(csu_name),
-        _cell(CATEGORY_LABELS.get(category, category)),
-        _cell(CHANNEL_LABELS.get(channel, channel)),
-        _cell(STATUS_LABELS.get(status, status)),
-        _cell(roll_id),
-        _cell(last_name or contact_last_name),
-        _cell(first_name or contact_first_name),
-        _cell(contact_email),
-        _cell(creator),
-        _cell(assignee),
-        _cell(updated_at),
-        _cell(resolved_at),
+        _text(reference),
+        paris_text(created_at),
+        _text(csu_code),
+        _text(csu_name),
+        _text(CATEGORY_LABELS.get(category, category)),
+        _text(CHANNEL_LABELS.get(channel, channel)),
+        _text(STATUS_LABELS.get(status, status)),
+        _text(roll_id),
+        _text(last_name or contact_last_name),
+        _text(first_name or contact_first_name),
+        _text(contact_email),
+        _text(creator),
+        _text(assignee),
+        paris_text(updated_at),
+        paris_text(resolved_at),
         _hours(created_at, resolved_at),
     ]
 
 
-def csv_chunks(rows: Iterable) -> Iterator[str]:
-    """BOM and header, then the rows, ROWS_PER_CHUNK at a time: memory does not grow."""
+def csv_chunks(batches: Iterable[Sequence]) -> Iterator[str]:
+    """BOM and header, then one chunk per batch of rows: memory does not grow with the log."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(HEADER)
     yield BOM + buffer.getvalue()
-    buffer.seek(0)
-    buffer.truncate()
-    pending = 0
-    for row in rows:
-        writer.writerow(ticket_line(row))
-        pending += 1
-        if pending == ROWS_PER_CHUNK:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    if pending:
+    for batch in batches:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(map(ticket_line, batch))
         yield buffer.getvalue()

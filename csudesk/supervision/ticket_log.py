@@ -1,11 +1,11 @@
 """The supervision ticket log: filters, keyset pagination, and the rows of the CSV export."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Row, Select, exists, func, or_, select, tuple_
+from sqlalchemy import DateTime, Row, Select, exists, func, or_, select, tuple_, type_coerce
 from sqlalchemy.orm import aliased, joinedload
 
 from csudesk.agents.models import Agent
@@ -172,6 +172,11 @@ def log_page(
     )
 
 
+def _naive_utc(column):
+    """A UTCDateTime column read as the driver gives it (naive UTC), for bulk formatting."""
+    return type_coerce(column, DateTime()).label(column.key)
+
+
 def export_query(f: LogFilter) -> Select:
     """Plain columns (no ORM objects kept in the session), newest first."""
     creator = aliased(Agent)
@@ -179,7 +184,7 @@ def export_query(f: LogFilter) -> Select:
     return (
         select(
             Ticket.reference,
-            Ticket.created_at,
+            _naive_utc(Ticket.created_at),
             CSU.code,
             CSU.name,
             Ticket.category,
@@ -193,8 +198,8 @@ def export_query(f: LogFilter) -> Select:
             Ticket.contact_first_name,
             creator.name,
             assignee.name,
-            Ticket.updated_at,
-            Ticket.resolved_at,
+            _naive_utc(Ticket.updated_at),
+            _naive_utc(Ticket.resolved_at),
         )
         .join(CSU, CSU.id == Ticket.csu_id)
         .outerjoin(Voter, Voter.id == Ticket.voter_id)
@@ -205,10 +210,16 @@ def export_query(f: LogFilter) -> Select:
     )
 
 
-def export_rows(f: LogFilter, batch: int = 1000) -> Iterator[Row]:
-    """Stream the filtered log: a server-side cursor on PostgreSQL, batches on SQLite."""
-    result = db.session.execute(export_query(f).execution_options(yield_per=batch))
+def export_batches(f: LogFilter, size: int = 1000) -> Iterator[Sequence[Row]]:
+    """Stream the filtered log in batches of `size` rows: a server-side cursor on PostgreSQL.
+
+    Executed as Core on the session's connection: plain rows, no ORM loading step per row.
+    """
+    # On the statement, not the connection: Connection.execution_options() changes the
+    # session's connection in place, and a later INSERT would go through a server-side cursor.
+    query = export_query(f).execution_options(yield_per=size)
+    result = db.session.connection().execute(query)
     try:
-        yield from result
+        yield from result.partitions()
     finally:
         result.close()

@@ -12,6 +12,7 @@ from bench.report import markdown
 from tests.conftest import POSTGRES_URL
 
 VOTERS = 300
+TICKETS = 2000
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         mails=5,
         seconds=1,
         only=set(bench_main.FIGURES),
+        tickets=TICKETS,
     )
     figures = [row.figure for row in rows]
     assert figures == [
@@ -45,14 +47,23 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         "outbox sender to a local SMTP sink, mails/s",
         "desk lookup by e-mail, full voter page: req/s",
         "desk lookup by e-mail, full voter page: p50 / p99",
+        "contact form submissions/s (routing, ticket, audit)",
+        "CSV export of the ticket log, 2 000 tickets: rows/s",
+        figures[10],
     ]
     assert figures[4].startswith("name search in one académie (")
+    # The small size is a fifth of the log, or what the contact figure already wrote.
+    assert figures[10].startswith("CSV export of the ticket log: peak RSS at ")
+    assert figures[10].endswith(" / 2 000 tickets")
     for row in rows:
         assert row.database == database.name
         assert row.measured and row.anchor and row.ratio
     assert "0 électeurs créés" in rows[3].note and "300 inchangés" in rows[3].note
     assert rows[5].note == "5 activation mails"
     assert " SQL queries per page; " in rows[6].note
+    assert " SQL statements per submission; " in rows[8].note
+    assert "limits per address and per IP raised" in rows[8].note
+    assert rows[10].measured.count(" MB") == 2 and rows[10].anchor.count(" MB") == 2
     run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
     page = markdown(run)
     assert all(row.figure in page for row in rows)

@@ -6,12 +6,19 @@ import io
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import insert, select
 
+from csudesk.actor import Actor
+from csudesk.audit import services as audit
 from csudesk.audit.models import AuditEntry
 from csudesk.audit.services import details_of
+from csudesk.elections.calendar import PARIS
 from csudesk.extensions import db
+from csudesk.supervision import export
+from csudesk.supervision.export import paris_text
+from csudesk.supervision.ticket_log import LogFilter, export_batches
 from csudesk.tickets.models import Ticket
 from tests.fixtures.factories import AuthActions, csu
 
@@ -135,3 +142,37 @@ def test_export_memory_does_not_grow_with_the_log(app, people):
     assert (small_lines, large_lines) == (2_001, 20_001)
     # Ten times the rows, about the same memory: rows are streamed, never accumulated.
     assert large_peak < small_peak * 1.5, (small_peak, large_peak)
+
+
+@pytest.mark.parametrize(
+    ("utc", "shown"),
+    [
+        (datetime(2026, 3, 29, 0, 59), "29/03/2026 01:59"),  # last minute of winter time
+        (datetime(2026, 3, 29, 1, 0), "29/03/2026 03:00"),  # clocks go forward
+        (datetime(2026, 10, 25, 0, 59), "25/10/2026 02:59"),  # last minute of summer time
+        (datetime(2026, 10, 25, 1, 0), "25/10/2026 02:00"),  # clocks go back
+        (datetime(2026, 12, 31, 23, 30), "01/01/2027 00:30"),
+    ],
+)
+def test_paris_times_around_the_clock_changes(utc, shown):
+    assert paris_text(utc) == shown
+
+
+def test_paris_times_match_the_time_zone_database_all_year():
+    # More minutes than the cache holds: it is cleared on the way and stays bounded.
+    moments = [datetime(2026, 1, 1) + timedelta(minutes=11 * n) for n in range(48_000)]
+    expected = [m.replace(tzinfo=UTC).astimezone(PARIS).strftime("%d/%m/%Y %H:%M") for m in moments]
+    assert [paris_text(m) for m in moments] == expected
+    assert [paris_text(m) for m in reversed(moments)] == expected[::-1]
+    assert 0 < len(export._MINUTES) <= export._CACHE_SIZE
+    assert paris_text(None) == ""
+
+
+def test_the_session_writes_normally_after_an_export(app, people):
+    _bulk_tickets(0, 3, csu("AC-09").id)
+    batches = list(export_batches(LogFilter(), size=2))
+    assert [len(batch) for batch in batches] == [2, 1]
+    # On PostgreSQL a server-side cursor option left on the connection would refuse this INSERT.
+    entry = audit.record(Actor.system(), "export.tickets")
+    db.session.commit()
+    assert entry.id is not None
