@@ -23,3 +23,7 @@ class RedactTokens(logging.Filter):
 def post_fork(server, worker):
     """Workers write the access log: filter it there, whatever file --access-logfile names."""
     logging.getLogger("gunicorn.access").addFilter(RedactTokens())
+
+# A streamed export of a large ticket log takes tens of seconds; a sync worker busy that long
+# must not be taken for a stuck one (default: 30 s).
+timeout = 300
