@@ -36,14 +36,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    """csudesk's own log lines (the audit chain's head, the workers) go to stderr at INFO."""
+    """csudesk's own warnings and errors go to stderr (gunicorn also logs the audit heads)."""
     logger = logging.getLogger("csudesk")
     if app.testing or logger.handlers:
         return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.WARNING)
 
 
 def _finish_config(app: Flask) -> None:

@@ -21,8 +21,13 @@ class RedactTokens(logging.Filter):
 
 
 def post_fork(server, worker):
-    """Workers write the access log: filter it there, whatever file --access-logfile names."""
+    """Workers write the access log: filter it there, whatever file --access-logfile names.
+
+    They also log the head of the audit chain after each entry they append ("audit ID HASH"),
+    a copy outside the database for `flask --app csudesk audit verify --head`.
+    """
     logging.getLogger("gunicorn.access").addFilter(RedactTokens())
+    logging.getLogger("csudesk.audit").setLevel(logging.INFO)
 
 # A streamed export of a large ticket log takes tens of seconds; a sync worker busy that long
 # must not be taken for a stuck one (default: 30 s).

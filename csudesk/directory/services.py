@@ -39,25 +39,37 @@ class Router:
     routes to the academic CSU of its prefix. Raises InvalidUAI or RoutingError, never guesses.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, preload_establishments: bool = True) -> None:
+        # 33 rows: always in memory. The own-CSU establishments are preloaded for bulk imports;
+        # a single lookup asks the UAI's unique index instead of reading the whole table.
         self.academie_csu: dict[str, int] = {
             code: csu_id
             for code, csu_id in db.session.execute(
                 select(CSU.academie_code, CSU.id).where(CSU.kind == CSUKind.ACADEMIE)
             )
         }
-        self.own_csu: dict[str, int] = {
-            uai: csu_id
-            for uai, csu_id in db.session.execute(
-                select(Establishment.uai, Establishment.csu_id).where(Establishment.own_csu)
-            )
-        }
+        self.own_csu: dict[str, int] | None = None
+        if preload_establishments:
+            self.own_csu = {
+                uai: csu_id
+                for uai, csu_id in db.session.execute(
+                    select(Establishment.uai, Establishment.csu_id).where(Establishment.own_csu)
+                )
+            }
+
+    def _own_csu_of(self, code: str) -> int | None:
+        if self.own_csu is not None:
+            return self.own_csu.get(code)
+        return db.session.scalar(
+            select(Establishment.csu_id).where(Establishment.uai == code, Establishment.own_csu)
+        )
 
     def route(self, raw: str) -> tuple[str, int, str]:
         """Return (normalised UAI, CSU id, "own_csu" or "academie")."""
         code = uai_codes.validate_uai(raw)
-        if code in self.own_csu:
-            return code, self.own_csu[code], "own_csu"
+        own = self._own_csu_of(code)
+        if own is not None:
+            return code, own, "own_csu"
         territory = uai_codes.territory_of(code)
         if territory is None:
             raise RoutingError(
@@ -75,7 +87,7 @@ class Router:
 
 def route_uai(raw: str) -> Route:
     """Route one UAI (see Router) and return the CSU and the establishment if known."""
-    code, csu_id, reason = Router().route(raw)
+    code, csu_id, reason = Router(preload_establishments=False).route(raw)
     establishment = db.session.scalar(select(Establishment).where(Establishment.uai == code))
     return Route(code, db.session.get(CSU, csu_id), establishment, reason)
 

@@ -128,10 +128,12 @@ def test_access_log_drops_link_tokens(line):
 def test_gunicorn_workers_filter_their_access_log():
     from csudesk import gunicorn_conf
 
-    access = logging.getLogger("gunicorn.access")
-    before = list(access.filters)
+    access, heads = logging.getLogger("gunicorn.access"), logging.getLogger("csudesk.audit")
+    before, level = list(access.filters), heads.level
     try:
         gunicorn_conf.post_fork(None, None)
         assert any(isinstance(f, RedactTokens) for f in access.filters)
+        assert heads.getEffectiveLevel() == logging.INFO
     finally:
         access.filters[:] = before
+        heads.setLevel(level)
