@@ -29,6 +29,7 @@ def post_fork(server, worker):
     logging.getLogger("gunicorn.access").addFilter(RedactTokens())
     logging.getLogger("csudesk.audit").setLevel(logging.INFO)
 
+
 # A streamed export of a large ticket log takes tens of seconds; a sync worker busy that long
 # must not be taken for a stuck one (default: 30 s).
 timeout = 300

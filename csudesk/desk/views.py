@@ -77,15 +77,19 @@ def _search_by_email():
         return _results_page(email_form=form, not_found=address)
     voter_id, csu_id = found
     in_scope = scope() is None or csu_id in scope()
-    audit.record(
-        actor, "voter.lookup", voter_id=voter_id, by="email", found=True, in_scope=in_scope
-    )
     if not in_scope:
+        audit.record(
+            actor, "voter.lookup", voter_id=voter_id, by="email", found=True, in_scope=False
+        )
         # Only where to hand the caller over: nothing about the voter.
         other_csu = db.session.get(CSU, csu_id)
         db.session.commit()
         return _results_page(email_form=form, other_csu=other_csu)
-    return _voter_page(voter_in_scope_or_404(voter_id))
+    return _voter_page(
+        voter_in_scope_or_404(voter_id),
+        audit_action="voter.lookup",
+        audit_details={"by": "email", "found": True, "in_scope": True},
+    )
 
 
 def _search_by_name():
@@ -134,9 +138,7 @@ def _results_page(email_form=None, name_form=None, status=200, **context):
 @bp.get("/electeurs/<int:voter_id>")
 def voter(voter_id: int):
     """The voter file."""
-    found = voter_in_scope_or_404(voter_id)
-    audit.record(current_actor(), "voter.view", voter_id=found.id)
-    return _voter_page(found)
+    return _voter_page(voter_in_scope_or_404(voter_id), audit_action="voter.view")
 
 
 def challenge_verified(voter_id: int) -> bool:
@@ -179,13 +181,23 @@ def action_forms(file) -> dict:
     return forms
 
 
-def _voter_page(found, forms: dict | None = None, status: int = 200):
-    """Load the voter file, end the transaction (with the caller's audit entry), then render.
+def _voter_page(
+    found,
+    forms: dict | None = None,
+    status: int = 200,
+    audit_action: str | None = None,
+    audit_details: dict | None = None,
+):
+    """Load the voter file, audit the page when asked, end the transaction, then render.
 
+    The audit entry is appended last, just before the commit: on PostgreSQL the lock that
+    serialises appends to the chain is then held for one INSERT, not for the file's queries.
     Rendering after the commit keeps the transaction, and on SQLite the write lock that
     BEGIN IMMEDIATE takes, as short as the queries themselves.
     """
     file = voter_file(found, scope())
+    if audit_action is not None:
+        audit.record(current_actor(), audit_action, voter_id=found.id, **(audit_details or {}))
     db.session.commit()
     all_forms = action_forms(file)
     if forms:

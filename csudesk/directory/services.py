@@ -37,59 +37,72 @@ class Router:
 
     An establishment with its own CSU (university, Creps) routes there; any other valid UAI
     routes to the academic CSU of its prefix. Raises InvalidUAI or RoutingError, never guesses.
+    A single UAI is routed by route_uai, which asks the indexes instead of loading tables.
     """
 
-    def __init__(self, preload_establishments: bool = True) -> None:
-        # 33 rows: always in memory. The own-CSU establishments are preloaded for bulk imports;
-        # a single lookup asks the UAI's unique index instead of reading the whole table.
+    def __init__(self) -> None:
         self.academie_csu: dict[str, int] = {
             code: csu_id
             for code, csu_id in db.session.execute(
                 select(CSU.academie_code, CSU.id).where(CSU.kind == CSUKind.ACADEMIE)
             )
         }
-        self.own_csu: dict[str, int] | None = None
-        if preload_establishments:
-            self.own_csu = {
-                uai: csu_id
-                for uai, csu_id in db.session.execute(
-                    select(Establishment.uai, Establishment.csu_id).where(Establishment.own_csu)
-                )
-            }
-
-    def _own_csu_of(self, code: str) -> int | None:
-        if self.own_csu is not None:
-            return self.own_csu.get(code)
-        return db.session.scalar(
-            select(Establishment.csu_id).where(Establishment.uai == code, Establishment.own_csu)
-        )
+        self.own_csu: dict[str, int] = {
+            uai: csu_id
+            for uai, csu_id in db.session.execute(
+                select(Establishment.uai, Establishment.csu_id).where(Establishment.own_csu)
+            )
+        }
 
     def route(self, raw: str) -> tuple[str, int, str]:
         """Return (normalised UAI, CSU id, "own_csu" or "academie")."""
         code = uai_codes.validate_uai(raw)
-        own = self._own_csu_of(code)
+        own = self.own_csu.get(code)
         if own is not None:
             return code, own, "own_csu"
-        territory = uai_codes.territory_of(code)
-        if territory is None:
-            raise RoutingError(
-                f"« {code} » : le préfixe {code[:3]} ne correspond à aucune académie connue"
-                " (établissement à l'étranger ou territoire non couvert)."
-            )
+        territory = _territory_of(code)
         csu_id = self.academie_csu.get(territory.academie_code)
         if csu_id is None:
-            raise RoutingError(
-                f"« {code} » : la CSU de {territory.service} n'est pas chargée"
-                " (lancez « flask --app csudesk directory load »)."
-            )
+            raise _not_loaded(code, territory)
         return code, csu_id, "academie"
 
 
+def _territory_of(code: str) -> uai_codes.Territory:
+    territory = uai_codes.territory_of(code)
+    if territory is None:
+        raise RoutingError(
+            f"« {code} » : le préfixe {code[:3]} ne correspond à aucune académie connue"
+            " (établissement à l'étranger ou territoire non couvert)."
+        )
+    return territory
+
+
+def _not_loaded(code: str, territory: uai_codes.Territory) -> RoutingError:
+    return RoutingError(
+        f"« {code} » : la CSU de {territory.service} n'est pas chargée"
+        " (lancez « flask --app csudesk directory load »)."
+    )
+
+
 def route_uai(raw: str) -> Route:
-    """Route one UAI (see Router) and return the CSU and the establishment if known."""
-    code, csu_id, reason = Router(preload_establishments=False).route(raw)
+    """Route one UAI by the Router's rule and return the CSU and the establishment if known.
+
+    Two indexed queries: the establishment (with its CSU) by UAI, then, unless it has its own
+    CSU, the academic CSU of the prefix.
+    """
+    code = uai_codes.validate_uai(raw)
     establishment = db.session.scalar(select(Establishment).where(Establishment.uai == code))
-    return Route(code, db.session.get(CSU, csu_id), establishment, reason)
+    if establishment is not None and establishment.own_csu:
+        return Route(code, establishment.csu, establishment, "own_csu")
+    territory = _territory_of(code)
+    csu = db.session.scalar(
+        select(CSU).where(
+            CSU.kind == CSUKind.ACADEMIE, CSU.academie_code == territory.academie_code
+        )
+    )
+    if csu is None:
+        raise _not_loaded(code, territory)
+    return Route(code, csu, establishment, "academie")
 
 
 def national_csu() -> CSU:

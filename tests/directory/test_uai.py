@@ -163,3 +163,19 @@ def test_attach_moves_establishment_and_its_voters(make_voter):
     db.session.refresh(voter)
     assert voter.csu.code == "CREPS-VICHY"
     assert route_uai("0030001K").reason == "own_csu"
+
+
+def test_single_route_agrees_with_the_bulk_router_in_two_statements(make_voter):
+    """route_uai asks the indexes; the importer's Router holds the tables: same answers."""
+    from bench.harness import count_queries
+    from csudesk.directory.services import Router
+    from csudesk.extensions import db
+
+    make_voter(uai="0590001F")  # an establishment on the roll without a CSU of its own
+    router = Router()
+    for raw in [row["uai"] for row in EXAMPLES] + ["0590001F", "0751717J"]:
+        db.session.expire_all()
+        with count_queries() as statements:
+            route = route_uai(raw)
+        assert len([s for s in statements if not s.startswith("BEGIN")]) <= 2
+        assert router.route(raw) == (route.uai, route.csu.id, route.reason)
