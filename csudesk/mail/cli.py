@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 
 from csudesk.mail import sender
 from csudesk.selfservice import services as selfservice
+from csudesk.selfservice.models import OUTCOME_LABELS
 
 mail_cli = AppGroup("mail", help="The mail outbox.")
 
@@ -28,7 +29,7 @@ def _process_selfservice() -> int:
     report = selfservice.process_pending()
     if report.processed:
         done = ", ".join(
-            f"{count} {selfservice.OUTCOME_LABELS.get(outcome, outcome)}"
+            f"{count} {OUTCOME_LABELS.get(outcome, outcome)}"
             for outcome, count in report.outcomes.items()
         )
         click.echo(f"{report.processed} demandes en libre-service traitées ({done})")

@@ -18,39 +18,12 @@ from csudesk.elections.calendar import election
 from csudesk.extensions import db
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter, VoterEmail
-from csudesk.selfservice.models import RequestKind, SelfServiceRequest
+from csudesk.selfservice.models import Outcome, RequestKind, SelfServiceRequest
 from csudesk.support import services as support
 from csudesk.text import normalize_email
 
 log = logging.getLogger(__name__)
 BATCH = 50
-
-
-class Outcome:
-    """What the worker did with a request (stored on the row and in the audit entry)."""
-
-    ACTIVATION_SENT = "activation_sent"
-    PASSWORD_RESET_SENT = "password_reset_sent"
-    VOTE_CODE_SENT = "vote_code_sent"
-    DUPLICATE = "duplicate"  # an identical link left seconds ago: no second mail
-    REFUSED = "refused"  # a support rule said no (limit, lock, not activated...)
-    UNKNOWN_ADDRESS = "unknown_address"
-    WRONG_ANSWER = "wrong_answer"
-    VOTING_CLOSED = "voting_closed"
-    ERROR = "error"
-
-
-OUTCOME_LABELS = {
-    Outcome.ACTIVATION_SENT: "lien d'activation envoyé",
-    Outcome.PASSWORD_RESET_SENT: "lien de mot de passe envoyé",
-    Outcome.VOTE_CODE_SENT: "lien de code de vote envoyé",
-    Outcome.DUPLICATE: "doublon d'une demande récente",
-    Outcome.REFUSED: "refusé par les règles du guichet",
-    Outcome.UNKNOWN_ADDRESS: "adresse hors liste",
-    Outcome.WRONG_ANSWER: "réponse au défi inexacte",
-    Outcome.VOTING_CLOSED: "vote fermé",
-    Outcome.ERROR: "erreur",
-}
 
 
 def voter_by_address(raw: str) -> Voter | None:

@@ -11,9 +11,11 @@ from csudesk.directory.models import Establishment
 from csudesk.extensions import db
 from csudesk.links.models import LinkPurpose, OneTimeLink
 from csudesk.roll.models import VoteCodeReissue, Voter
+from csudesk.selfservice.models import SelfServiceRequest
 from csudesk.tickets.models import Ticket
 
 LINKS_SHOWN = 20
+REQUESTS_SHOWN = 10
 
 
 @dataclass
@@ -22,6 +24,7 @@ class VoterFile:
     links: list[OneTimeLink]
     tickets: list[Ticket]
     reissues: list[VoteCodeReissue]
+    requests: list[SelfServiceRequest] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
 
     @property
@@ -86,4 +89,13 @@ def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
             .order_by(VoteCodeReissue.id.desc())
         )
     )
-    return VoterFile(voter, links, tickets, reissues)
+    # What the voter asked on the public forms with a roll address, whatever came of it.
+    requests = list(
+        db.session.scalars(
+            select(SelfServiceRequest)
+            .where(SelfServiceRequest.address.in_([e.address for e in voter.emails]))
+            .order_by(SelfServiceRequest.id.desc())
+            .limit(REQUESTS_SHOWN)
+        )
+    )
+    return VoterFile(voter, links, tickets, reissues, requests)

@@ -111,3 +111,28 @@ def test_every_voter_view_is_audited(client, lille, make_voter):
     client.get(f"/guichet/electeurs/{voter.id}")
     views = db.session.query(AuditEntry).filter_by(action="voter.view", voter_id=voter.id).all()
     assert len(views) == 2 and all(v.ip == "127.0.0.1" for v in views)
+
+
+def test_voter_file_lists_the_voters_self_service_requests(client, lille, make_voter):
+    """What the voter asked online and what came of it, for the agent on the phone."""
+    from csudesk.selfservice import services as selfservice
+    from csudesk.selfservice.models import RequestKind
+
+    voter = make_voter(emails=("marie.dupont@ac-lille.fr", "m.dupont@ac-lille.fr"))
+    other = make_voter("MARTIN", "Paul", emails=("paul.martin@ac-lille.fr",))
+    selfservice.submit(RequestKind.LINK_NOT_RECEIVED, "m.dupont@ac-lille.fr", "198.51.100.7")
+    selfservice.submit(RequestKind.VOTE_CODE, "marie.dupont@ac-lille.fr", "198.51.100.7", True)
+    db.session.commit()
+    assert selfservice.process_pending().processed == 2
+    selfservice.submit(RequestKind.PASSWORD_REFUSED, "paul.martin@ac-lille.fr", "198.51.100.8")
+    db.session.commit()
+
+    page = client.get(f"/guichet/electeurs/{voter.id}").text
+    section = page[page.index("Demandes faites en ligne") : page.index('id="titre-tickets"')]
+    assert "Lien non reçu" in section and "Lien d&#39;activation envoyé le" in section
+    assert "Réassort du code de vote" in section and "Vote fermé le" in section
+    assert "Mot de passe refusé" not in section  # another voter's request
+    assert "198.51.100.7" not in page  # the requester's IP stays in the audit trail
+
+    page = client.get(f"/guichet/electeurs/{other.id}").text
+    assert "Mot de passe refusé" in page and "En attente de traitement" in page

@@ -16,9 +16,9 @@ from csudesk.tickets.services import create_ticket
 from tests.conftest import ON_POSTGRES
 
 # Agent, the address's voter id, audit chain head and entry, voter file (voter with its
-# account and addresses, links with their mail, tickets, vote-code reissues); PostgreSQL adds
-# the audit chain's lock.
-LOOKUP_PAGE_STATEMENTS = 10 if ON_POSTGRES else 9
+# account and addresses, links with their mail, tickets, vote-code reissues, self-service
+# requests); PostgreSQL adds the audit chain's lock.
+LOOKUP_PAGE_STATEMENTS = 11 if ON_POSTGRES else 10
 ADDRESS = "marie.dupont@ac-lille.fr"
 
 

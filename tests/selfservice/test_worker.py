@@ -11,8 +11,7 @@ from csudesk.mail import sender
 from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import VoterAccount
 from csudesk.selfservice import services as selfservice
-from csudesk.selfservice.models import RequestKind, SelfServiceRequest
-from csudesk.selfservice.services import Outcome
+from csudesk.selfservice.models import Outcome, RequestKind, SelfServiceRequest
 from tests.support.test_actions import VOTING
 
 
