@@ -75,7 +75,9 @@ def send_link(voter_id: int, action: str):
     voter = voter_in_scope_or_404(voter_id)
     form = _bind(voter, action, LinkActionForm)
     if not form.validate():
-        return _voter_page(voter, {action: form}, 400)
+        return _voter_page(
+            voter, {action: form}, 400, "voter.view", {"invalid_form": f"link.{action}"}
+        )
     actor = current_actor()
     if action == "vote_code" and not challenge_verified(voter.id):
         return _refused(
@@ -115,7 +117,9 @@ def check_challenge(voter_id: int):
     voter = voter_in_scope_or_404(voter_id)
     form = _bind(voter, "challenge", ChallengeForm)
     if not form.validate():
-        return _voter_page(voter, {"challenge": form}, 400)
+        return _voter_page(
+            voter, {"challenge": form}, 400, "voter.view", {"invalid_form": "challenge.check"}
+        )
     actor = current_actor()
     try:
         ticket = _ticket_for(actor, voter, form)

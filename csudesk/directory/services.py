@@ -87,8 +87,8 @@ def _not_loaded(code: str, territory: uai_codes.Territory) -> RoutingError:
 def route_uai(raw: str) -> Route:
     """Route one UAI by the Router's rule and return the CSU and the establishment if known.
 
-    Two indexed queries: the establishment (with its CSU) by UAI, then, unless it has its own
-    CSU, the academic CSU of the prefix.
+    Two queries: the establishment (with its CSU) on the UAI's unique index, then, unless it
+    has its own CSU, the academic CSU of the prefix among the 33 académie rows.
     """
     code = uai_codes.validate_uai(raw)
     establishment = db.session.scalar(select(Establishment).where(Establishment.uai == code))

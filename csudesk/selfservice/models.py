@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from csudesk.db import UTCDateTime, utcnow
@@ -62,8 +62,8 @@ class SelfServiceRequest(db.Model):
     __tablename__ = "selfservice_request"
     __table_args__ = (
         Index("ix_selfservice_request_pending", "processed_at", "id"),
-        # The voter file lists the requests made with the voter's addresses, newest first.
-        Index("ix_selfservice_request_address_id", "address", "id"),
+        # The voter file lists the voter's requests, newest first.
+        Index("ix_selfservice_request_voter_id", "voter_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,6 +74,8 @@ class SelfServiceRequest(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(40))
+    # Set by the worker: the voter who owned the address then (an address can move on the roll).
+    voter_id: Mapped[int | None] = mapped_column(ForeignKey("voter.id", ondelete="SET NULL"))
 
     @property
     def kind_label(self) -> str:

@@ -95,8 +95,10 @@ def _process_one(request_id: int) -> str | None:
         db.session.commit()
         return None
     actor = Actor("public", None, row.ip)
+    voter_id = None
     try:
         voter = voter_by_address(row.address)
+        voter_id = voter.id if voter is not None else None
         outcome, reason = _handle(actor, row, voter)
     except Exception:
         db.session.rollback()
@@ -105,6 +107,7 @@ def _process_one(request_id: int) -> str | None:
         voter, outcome, reason = None, Outcome.ERROR, None
     row.processed_at = utcnow()
     row.outcome = outcome
+    row.voter_id = voter_id
     details = {"request_id": row.id, "kind": row.kind, "outcome": outcome}
     if reason:
         details["reason"] = reason

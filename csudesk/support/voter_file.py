@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from csudesk.db import utcnow
@@ -89,11 +89,20 @@ def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
             .order_by(VoteCodeReissue.id.desc())
         )
     )
-    # What the voter asked on the public forms with a roll address, whatever came of it.
+    # What the voter asked on the public forms and what came of it: the worker records whose
+    # address it was; a request still waiting is matched on the voter's addresses of today.
     requests = list(
         db.session.scalars(
             select(SelfServiceRequest)
-            .where(SelfServiceRequest.address.in_([e.address for e in voter.emails]))
+            .where(
+                or_(
+                    SelfServiceRequest.voter_id == voter.id,
+                    and_(
+                        SelfServiceRequest.processed_at.is_(None),
+                        SelfServiceRequest.address.in_([e.address for e in voter.emails]),
+                    ),
+                )
+            )
             .order_by(SelfServiceRequest.id.desc())
             .limit(REQUESTS_SHOWN)
         )

@@ -5,6 +5,7 @@ import re
 from sqlalchemy import select
 
 from csudesk.audit.models import AuditEntry
+from csudesk.audit.services import details_of
 from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import MailStatus, OutboxMail
@@ -70,6 +71,10 @@ def test_address_not_on_the_roll_cannot_be_posted(client, lille, make_voter):
     assert response.status_code == 400
     assert "N&#39;est pas un choix valide." in response.text
     assert db.session.query(OutboxMail).count() == 0
+    # The voter file came back with the error: that showing is audited like any other.
+    entry = db.session.query(AuditEntry).order_by(AuditEntry.id.desc()).first()
+    assert (entry.action, entry.voter_id) == ("voter.view", voter.id)
+    assert details_of(entry) == {"invalid_form": "link.activation"}
 
 
 def test_refused_action_says_why_and_is_audited(client, lille, make_voter):
@@ -272,3 +277,12 @@ def test_parallel_challenge_checks_respect_the_attempt_limit(
     with app.app_context():
         db.engine.dispose()
     assert sorted(outcomes) == ["locked"] * 7 + ["wrong"] * 3
+
+
+def test_empty_challenge_answer_comes_back_audited(client, lille, make_voter, voting):
+    voter = make_voter(challenge_answer="Médor")
+    response = challenge(client, voter, "")
+    assert response.status_code == 400 and "titre-etat" in response.text  # the voter file
+    entry = db.session.query(AuditEntry).order_by(AuditEntry.id.desc()).first()
+    assert (entry.action, entry.voter_id) == ("voter.view", voter.id)
+    assert details_of(entry) == {"invalid_form": "challenge.check"}

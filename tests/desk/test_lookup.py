@@ -136,3 +136,36 @@ def test_voter_file_lists_the_voters_self_service_requests(client, lille, make_v
 
     page = client.get(f"/guichet/electeurs/{other.id}").text
     assert "Mot de passe refusé" in page and "En attente de traitement" in page
+
+
+def test_requests_stay_with_the_voter_who_made_them_when_an_address_moves(
+    client, lille, make_voter
+):
+    """A roll address can pass from one voter to another: its past requests do not follow it."""
+    from csudesk.roll.models import VoterEmail
+    from csudesk.selfservice import services as selfservice
+    from csudesk.selfservice.models import RequestKind
+
+    before = make_voter("DURAND", "Alix", emails=("x.partage@ac-lille.fr",), uai="0751717J")
+    after = make_voter("MARTIN", "Paul", emails=("paul.martin@ac-lille.fr",))
+    selfservice.submit(RequestKind.LINK_NOT_RECEIVED, "x.partage@ac-lille.fr", "198.51.100.7")
+    db.session.commit()
+    assert selfservice.process_pending().processed == 1
+    # A later roll gives the address to a voter of the Lille CSU.
+    db.session.query(VoterEmail).filter_by(address="x.partage@ac-lille.fr").update(
+        {"voter_id": after.id}
+    )
+    db.session.commit()
+
+    page = client.get(f"/guichet/electeurs/{after.id}").text
+    assert "x.partage@ac-lille.fr" in page  # now on this voter's roll addresses
+    section = page[page.index("Demandes faites en ligne") : page.index('id="titre-tickets"')]
+    assert "Aucune demande en libre-service" in section and "Lien non reçu" not in section
+    db.session.expire_all()
+    assert [r.voter_id for r in voter_file_requests(before)] == [before.id]
+
+
+def voter_file_requests(voter):
+    from csudesk.support.voter_file import voter_file
+
+    return voter_file(voter, None).requests
