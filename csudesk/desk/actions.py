@@ -11,7 +11,7 @@ from csudesk.extensions import db
 from csudesk.links.models import LINK_PURPOSE_LABELS
 from csudesk.roll.models import Voter
 from csudesk.support import services as support
-from csudesk.support.voter_file import voter_file
+from csudesk.support.voter_file import voter_tickets
 from csudesk.tickets.models import OPEN_STATUSES, Ticket
 from csudesk.tickets.services import TicketError, create_ticket
 
@@ -27,8 +27,9 @@ LINK_ACTIONS = {
 
 
 def _bind(voter: Voter, name: str, form_class):
-    """The posted form, with the same choices as the page offered."""
-    offered = action_forms(voter_file(voter, scope()))[name]
+    """The posted form, with the same choices as the page offered (not the whole voter file)."""
+    open_tickets = [t for t in voter_tickets(voter, scope()) if t.is_open]
+    offered = action_forms(voter, open_tickets)[name]
     form = form_class(prefix=name)
     form.ticket.choices = offered.ticket.choices
     if hasattr(form, "address"):

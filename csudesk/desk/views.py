@@ -147,18 +147,17 @@ def challenge_verified(voter_id: int) -> bool:
     return checked_at is not None and utcnow().timestamp() - checked_at < CHALLENGE_OK_SECONDS
 
 
-def action_forms(file) -> dict:
+def action_forms(voter, open_tickets: list[Ticket]) -> dict:
     """The action forms of the voter file, with the ticket and address choices filled in."""
-    voter = file.voter
     addresses = choices((e.address, e.address) for e in voter.emails)
     tickets = choices(
         [(NEW_TICKET, "Créer un nouveau ticket")]
         + [
             (str(t.id), f"{t.reference} — {t.category_label} ({t.status_label.lower()})")
-            for t in file.open_tickets
+            for t in open_tickets
         ]
     )
-    default_ticket = str(file.open_tickets[0].id) if file.open_tickets else NEW_TICKET
+    default_ticket = str(open_tickets[0].id) if open_tickets else NEW_TICKET
     forms = {}
     for name, form_class in (
         ("activation", LinkActionForm),
@@ -199,7 +198,7 @@ def _voter_page(
     if audit_action is not None:
         audit.record(current_actor(), audit_action, voter_id=found.id, **(audit_details or {}))
     db.session.commit()
-    all_forms = action_forms(file)
+    all_forms = action_forms(found, file.open_tickets)
     if forms:
         all_forms.update(forms)
     cal = election()

@@ -15,6 +15,7 @@ from csudesk.selfservice.models import SelfServiceRequest
 from csudesk.tickets.models import Ticket
 
 LINKS_SHOWN = 20
+TICKETS_SHOWN = 50
 REQUESTS_SHOWN = 10
 
 
@@ -58,6 +59,20 @@ def load_voter(voter_id: int, csu_ids: set[int] | None) -> Voter | None:
     return db.session.scalar(query)
 
 
+def voter_tickets(voter: Voter, csu_ids: set[int] | None) -> list[Ticket]:
+    """The voter's tickets in scope, newest first, as many as the voter file shows."""
+    query = select(Ticket).where(Ticket.voter_id == voter.id)
+    if csu_ids is not None:
+        query = query.where(Ticket.csu_id.in_(csu_ids))
+    return list(
+        db.session.scalars(
+            query.options(joinedload(Ticket.assigned_agent))
+            .order_by(Ticket.id.desc())
+            .limit(TICKETS_SHOWN)
+        )
+    )
+
+
 def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
     """Links with their mail state, tickets in scope and reissues of a loaded voter."""
     links = list(
@@ -72,16 +87,7 @@ def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
             .limit(LINKS_SHOWN)
         )
     )
-    ticket_query = select(Ticket).where(Ticket.voter_id == voter.id)
-    if csu_ids is not None:
-        ticket_query = ticket_query.where(Ticket.csu_id.in_(csu_ids))
-    tickets = list(
-        db.session.scalars(
-            ticket_query.options(joinedload(Ticket.assigned_agent))
-            .order_by(Ticket.id.desc())
-            .limit(50)
-        )
-    )
+    tickets = voter_tickets(voter, csu_ids)
     reissues = list(
         db.session.scalars(
             select(VoteCodeReissue)
