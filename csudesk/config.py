@@ -66,16 +66,31 @@ WTF_I18N_ENABLED = False
 
 # Rate limits (Flask-Limiter). memory:// is per process: production sets a shared redis:// URI.
 RATELIMIT_STORAGE_URI = "memory://"
-# If the shared storage is down, keep limiting in each process rather than failing requests.
+# If the shared storage is down, keep limiting in each process rather than failing requests;
+# csudesk logs a warning and shows it on the supervision dashboard (csudesk/ratelimits.py).
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+# A Redis that does not answer must not hold a request for long (redis-py waits minutes).
+RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 RATELIMIT_HEADERS_ENABLED = False
-RATELIMIT_LOGIN = "10 per 15 minutes"
+# Sign-in (csudesk/auth/throttle.py): failed sign-ins per client address (successes do not
+# count: a rectorate's agents share one address), and per account progressive delays for the
+# clients that failed on it, never a lock-out of the account.
+RATELIMIT_LOGIN = "30 per 15 minutes"
+RATELIMIT_LOGIN_FREE_FAILURES = 3
+RATELIMIT_LOGIN_MAX_DELAY_SECONDS = 300
+RATELIMIT_LOGIN_FAILURE_WINDOW_SECONDS = 3600
+# Public forms: strict per typed address; per client IP sized for a school or a rectorate
+# behind one NAT address (thousands of voters, one address) during the vote week.
 RATELIMIT_PUBLIC_PER_ADDRESS = "5 per hour"
-RATELIMIT_PUBLIC_PER_IP = "30 per hour"
+RATELIMIT_PUBLIC_PER_IP = "3000 per hour;300 per minute"
+# Establishment searches (GET, "Trouver ma CSU" and the contact form's search), per client IP.
+RATELIMIT_SEARCH = "600 per minute"
 # Keys in a shared Redis start with this (another app on the same Redis uses another prefix).
 RATELIMIT_KEY_PREFIX = "csudesk"
 # The contact form refuses a message sent sooner than this after the page was shown (bots).
 CONTACT_MIN_FILL_SECONDS = 3
+# Largest request body (the longest form, a contact message, is under 50 KB): 413 above.
+MAX_CONTENT_LENGTH = 256 * 1024
 # Number of trusted reverse proxies in front of the app (X-Forwarded-For hops); 0 = none.
 TRUSTED_PROXIES = 0
 

@@ -5,16 +5,25 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from csudesk import PROJECT_ROOT
 from csudesk.extensions import csrf, db, limiter, login_manager, mail, migrate
+from csudesk.forms import refuse_unreadable_body
 
 
 def register_extensions(app: Flask) -> None:
-    from csudesk import models  # noqa: F401 - register every table on the metadata
+    from csudesk import models, ratelimits  # noqa: F401 - register every table on the metadata
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
     mail.init_app(app)
+    # First of all before_request hooks: an oversized or non-form body is refused before the
+    # CSRF check or a rate-limit key reads it (a key function that raised would make
+    # Flask-Limiter take its storage for dead).
+    app.before_request(refuse_unreadable_body)
     csrf.init_app(app)
     limiter.init_app(app)
+    # The limiter is one object for every app of a process (tests build many): a new storage
+    # starts healthy, whatever an earlier app's storage did.
+    limiter._storage_dead = False
+    ratelimits.register(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Connectez-vous pour accéder au guichet."

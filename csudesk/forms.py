@@ -1,9 +1,27 @@
-"""The base form and helpers shared by the forms of every blueprint."""
+"""The base form and helpers shared by the forms of every blueprint.
+
+Forms read `request.form` only (SECURITY.md 17): a file part sent for a text field
+(`curl -F email=@f.txt`) is simply absent, a JSON or other body is no form data at all, so no
+validator ever sees a file object and nothing calls `get_json()` on a body that is not JSON.
+"""
 
 from collections.abc import Iterable
 
+from flask import abort, current_app, request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import SelectChoice
+
+FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def posted_form():
+    """The request's form fields: `request.form` for a form body, else an empty form."""
+    if request.mimetype in FORM_MIMETYPES:
+        return request.form
+    return ImmutableMultiDict()
 
 
 class Form(FlaskForm):
@@ -11,6 +29,31 @@ class Form(FlaskForm):
 
     class Meta:
         locales = ("fr",)
+
+        def wrap_formdata(self, form, formdata):
+            if formdata is _Auto:
+                if request.method in BODY_METHODS:
+                    return posted_form()
+                return None
+            return formdata
+
+
+def refuse_unreadable_body():
+    """Before anything reads the body (CSRF, rate-limit keys, views): a French 413 or 400.
+
+    A body over MAX_CONTENT_LENGTH is refused outright; a body that is not a form (JSON, text,
+    XML...) is refused on every route, since no route of csudesk takes anything but forms. An
+    empty body without a content type is an empty form (a bare button).
+    """
+    if request.method not in BODY_METHODS:
+        return
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = request.content_length
+    if limit is not None and length is not None and length > limit:
+        abort(413)
+    has_body = bool(length) or request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+    if has_body and request.mimetype not in FORM_MIMETYPES:
+        abort(400)
 
 
 def choices(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:

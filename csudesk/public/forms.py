@@ -110,6 +110,24 @@ def _name_field(label: str, missing: str) -> StringField:
     )
 
 
+class EstablishmentSearchForm(Form):
+    """The contact form's establishment search: a GET of /nous-ecrire?recherche=..."""
+
+    class Meta:
+        csrf = False
+
+    recherche = StringField(
+        "Nom ou ville de l'établissement",
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=MAX_SEARCH_LENGTH, message="Recherche trop longue."),
+            single_line,
+        ],
+        render_kw={"maxlength": MAX_SEARCH_LENGTH},
+    )
+
+
 class ContactForm(Form):
     """Write to one's CSU. `website` is a honeypot, `started` the signed opening time."""
 
@@ -123,15 +141,11 @@ class ContactForm(Form):
         validators=[Length(max=20, message="Un code UAI compte 8 caractères."), single_line],
         render_kw={"autocomplete": "off", "spellcheck": "false", "maxlength": 20},
     )
-    search = StringField(
-        "Nom ou ville de l'établissement",
+    # The term of the last establishment search (a GET, EstablishmentSearchForm), carried so
+    # that a refused submission lists the same establishments again.
+    search = HiddenField(
         filters=[_strip],
-        validators=[
-            Optional(),
-            Length(max=MAX_SEARCH_LENGTH, message="Recherche trop longue."),
-            single_line,
-        ],
-        render_kw={"maxlength": MAX_SEARCH_LENGTH},
+        validators=[Optional(), Length(max=MAX_SEARCH_LENGTH), single_line],
     )
     chosen_uai = RadioField("Établissements trouvés", choices=[], validate_choice=False)
     category = SelectField(

@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from csudesk.actor import Actor
 from csudesk.db import utcnow
@@ -23,11 +24,13 @@ from csudesk.directory.models import CSU
 from csudesk.directory.services import RoutingError, route_uai, search_establishments
 from csudesk.directory.uai import InvalidUAI, normalize_uai
 from csudesk.elections.calendar import election
-from csudesk.errors import MESSAGES
+from csudesk.errors import error_page, guarded
 from csudesk.extensions import db, limiter
+from csudesk.forms import posted_form
 from csudesk.net import client_ip
 from csudesk.public import antiabuse
-from csudesk.public.forms import AddressForm, ContactForm, VoteCodeForm
+from csudesk.public.forms import AddressForm, ContactForm, EstablishmentSearchForm, VoteCodeForm
+from csudesk.ratelimits import hashed_key
 from csudesk.selfservice import services as selfservice
 from csudesk.selfservice.contact import ContactMessage, submit_contact
 from csudesk.selfservice.models import RequestKind
@@ -36,6 +39,8 @@ from csudesk.text import is_ascii_digits, normalize_email
 bp = Blueprint("public", __name__)
 
 MAX_QUERY_LENGTH = 120
+# The contact form's establishment search: GET /nous-ecrire?recherche=...
+SEARCH_PARAMETER = "recherche"
 FORM_EXPIRED = (
     "La page est restée ouverte trop longtemps : vérifiez le formulaire, puis envoyez-le de"
     " nouveau."
@@ -49,28 +54,35 @@ RECEIVED_SLUGS = {
 
 
 def _public_form_address() -> str:
-    return "address:" + normalize_email(request.form.get("email", ""))[:254]
+    """The typed address as a key (an HMAC: the limiter's storage holds no address)."""
+    try:
+        typed = posted_form().get("email", "")
+    except HTTPException:  # an unreadable body: the view refuses it, the key must not raise
+        typed = ""
+    return hashed_key("public-form-address", normalize_email(typed)[:254])
 
 
-def _is_search_step() -> bool:
-    return request.form.get("action") == "search"
-
-
-# Shared by every public form: per typed address and per client IP (SECURITY.md 14). The
-# contact form's establishment search step is not a submission and has its own IP limit.
+# Shared by every public form, every POST counted, whatever it carries (SECURITY.md 14): per
+# typed address (strict) and per client IP (sized for a school or a rectorate behind one NAT
+# address). The contact form's establishment search is a GET with its own limit.
 _limit_per_address = limiter.shared_limit(
     lambda: current_app.config["RATELIMIT_PUBLIC_PER_ADDRESS"],
     scope="public-form-address",
     key_func=_public_form_address,
     methods=["POST"],
-    exempt_when=_is_search_step,
 )
 _limit_per_ip = limiter.shared_limit(
     lambda: current_app.config["RATELIMIT_PUBLIC_PER_IP"],
     scope="public-form-ip",
     key_func=client_ip,
     methods=["POST"],
-    exempt_when=_is_search_step,
+)
+_limit_search = limiter.shared_limit(
+    lambda: current_app.config["RATELIMIT_SEARCH"],
+    scope="establishment-search",
+    key_func=client_ip,
+    methods=["GET"],
+    exempt_when=lambda: not (request.args.get("q") or request.args.get(SEARCH_PARAMETER)),
 )
 
 
@@ -86,7 +98,7 @@ def _looks_like_uai(query: str) -> bool:
 
 
 @bp.get("/trouver-ma-csu")
-@limiter.limit("120 per minute")
+@_limit_search
 def find_csu():
     """Search an establishment by UAI, name or city and show the CSU to contact."""
     query = request.args.get("q", "").strip()[:MAX_QUERY_LENGTH]
@@ -201,9 +213,18 @@ def request_received(slug: str):
 
 
 def _contact_context(form: ContactForm) -> dict:
-    searched = bool(form.search.data) and not form.search.errors
-    results = search_establishments(form.search.data) if searched else []
-    return {"results": results, "searched": searched}
+    """The establishment search: typed in the GET form, or carried by a refused submission."""
+    if request.method == "GET":
+        search = EstablishmentSearchForm(formdata=request.args)
+        form.search.data = search.recherche.data or ""
+        valid = search.validate()
+    else:
+        search = EstablishmentSearchForm(formdata=None, recherche=form.search.data)
+        valid = not form.search.errors
+    term = search.recherche.data or ""
+    searched = bool(term) and valid
+    results = search_establishments(term) if searched else []
+    return {"search_form": search, "results": results, "searched": searched, "term": term}
 
 
 _render_contact = _form_page("public/contact.html", _contact_context)
@@ -229,18 +250,18 @@ def _trap_message(form: ContactForm) -> str | None:
 
 
 @bp.route("/nous-ecrire", methods=["GET", "POST"])
-@limiter.limit("120 per minute", methods=["POST"])
+@_limit_search
 @_limit_per_address
 @_limit_per_ip
 def contact():
-    """Write to one's CSU: a ticket routed by the roll or by the establishment given."""
+    """Write to one's CSU: a ticket routed by the roll or by the establishment given.
+
+    GET ?recherche=... lists the establishments matching a name or a city (the search is a
+    page of its own, first on the page, so that nothing typed in the form is lost by it).
+    """
     form = ContactForm()
     if request.method == "GET":
         form.started.data = antiabuse.opened_token()
-        return _render_contact(form)
-    if _is_search_step():
-        # Only the search box is checked: the rest of the form is not being sent yet.
-        form.search.validate(form)
         return _render_contact(form)
     if not form.validate_on_submit():
         return _render_contact(form, 400)
@@ -291,20 +312,14 @@ _FORM_RENDERERS = {
 }
 
 
-def _error_page(code: int, text: str | None = None):
-    title, default = MESSAGES[code]
-    page = render_template("errors/error.html", code=code, title=title, text=text or default)
-    return page, code
-
-
 @bp.errorhandler(429)
 def too_many_requests(error):
     """Keep what the voter typed and say when to try again, in French."""
     renderer = _FORM_RENDERERS.get(request.endpoint or "")
     if renderer is None or request.method != "POST":
-        return _error_page(429)
+        return error_page(429)
     form_class, render = renderer
-    return render(form_class(), 429, rate_limited=True)
+    return guarded(lambda: render(form_class(), 429, rate_limited=True), 429)
 
 
 @bp.errorhandler(CSRFError)
@@ -312,9 +327,13 @@ def form_expired(error):
     """A page left open past the CSRF lifetime: the form comes back filled, with a new token."""
     renderer = _FORM_RENDERERS.get(request.endpoint or "")
     if renderer is None or request.method != "POST":
-        return _error_page(400, FORM_EXPIRED)
+        return error_page(400, FORM_EXPIRED)
     form_class, render = renderer
-    form = form_class()
-    if isinstance(form, ContactForm):
-        form.started.data = antiabuse.opened_token(0)
-    return render(form, 400, alert=FORM_EXPIRED)
+
+    def page():
+        form = form_class()
+        if isinstance(form, ContactForm):
+            form.started.data = antiabuse.opened_token(0)
+        return render(form, 400, alert=FORM_EXPIRED)
+
+    return guarded(page, 400, FORM_EXPIRED)

@@ -25,7 +25,6 @@ def form_data(**overrides) -> dict:
         "message": "Je n'ai jamais reçu le lien d'activation.",
         "consent": "y",
         "started": antiabuse.opened_token(time.time() - 60),
-        "action": "send",
     }
     data.update(overrides)
     return data
@@ -49,7 +48,7 @@ def flat(response) -> str:
 def test_form_page(client, directory):
     page = client.get("/nous-ecrire")
     assert page.status_code == 200
-    for name in ("email", "last_name", "first_name", "uai", "search", "category", "message"):
+    for name in ("email", "last_name", "first_name", "uai", "recherche", "category", "message"):
         assert f'name="{name}"' in page.text
     assert 'type="checkbox"' in page.text and 'name="consent"' in page.text
     assert '<div class="csu-honeypot" aria-hidden="true">' in page.text
@@ -127,19 +126,33 @@ def test_receipt_needs_a_sent_form(client, directory):
     assert client.get("/nous-ecrire/envoye").location == "/nous-ecrire"
 
 
-def test_search_step_lists_establishments_and_keeps_everything(client, directory):
+def search(client, term: str):
+    return client.get("/nous-ecrire", query_string={"recherche": term})
+
+
+def test_the_search_is_a_get_form_before_the_form_to_send(client, directory):
+    page = client.get("/nous-ecrire").text
+    search_form = page.index('<form method="get" action="/nous-ecrire#etablissement"')
+    assert search_form < page.index('name="recherche"') < page.index('<form method="post"')
+    assert page.index('<form method="post"') < page.index('name="email"')  # nothing typed first
+
+
+def test_search_lists_establishments_and_the_choice_is_sent(client, directory):
     upsert_establishment("0783774D", name="Nouveau collège André Chénier", city="Mantes-la-Jolie")
     db.session.commit()
-    response = send(client, uai="", search="chenier", action="search", message="Mon <b>message</b>")
+    response = search(client, "chenier")
     assert response.status_code == 200
     page = flat(response)
     assert 'name="chosen_uai" value="0783774D"' in page
     assert "Nouveau collège André Chénier (Mantes-la-Jolie) — 0783774D" in page
     assert "CSU — Académie de Versailles" in page
-    assert 'value="marie.dupont@ac-lille.fr"' in page and 'value="Dupont"' in page
-    assert "Mon &lt;b&gt;message&lt;/b&gt;</textarea>" in response.text
-    assert "fr-message--error" not in page  # the search step reports no other field
+    assert 'name="recherche" type="text" value="chenier"' in page  # what was typed stays
+    assert 'name="search" type="hidden" value="chenier"' in page  # and travels with the form
+    assert "fr-message--error" not in page
     assert tickets() == []
+    refused = send(client, uai="", search="chenier", chosen_uai="0783774D", last_name="")
+    assert refused.status_code == 400
+    assert 'value="0783774D" checked' in flat(refused)  # the list and the choice come back
     sent = send(client, uai="", search="chenier", chosen_uai="0783774D")
     assert sent.status_code == 303
     (ticket,) = tickets()
@@ -147,8 +160,24 @@ def test_search_step_lists_establishments_and_keeps_everything(client, directory
 
 
 def test_search_without_result_says_so(client, directory):
-    page = flat(send(client, search="zzzz", action="search"))
+    page = flat(search(client, "zzzz"))
     assert "Aucun établissement trouvé pour « zzzz »" in page
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
+def test_line_breaks_in_the_search_are_refused(client, directory, newline):
+    page = flat(search(client, "lycée" + newline + "Bcc: victim@evil.example"))
+    assert "retirez le retour à la ligne" in page
+    assert 'aria-describedby="recherche-messages"' in page
+    assert "trouvé" not in page
+
+
+def test_a_post_marked_as_a_search_is_a_submission(client, directory):
+    """No POST escapes the form's checks and limits by calling itself a search."""
+    response = send(client, action="search", search="paris", uai="")
+    assert response.status_code == 400 and tickets() == []
+    assert send(client, action="search").status_code == 303
+    assert len(tickets()) == 1
 
 
 def test_pasted_secrets_are_masked_before_storage(client, directory):
@@ -187,12 +216,12 @@ def test_time_trap(client, directory, app):
     assert send(client, started=antiabuse.opened_token(time.time() - 4)).status_code == 303
 
 
-@pytest.mark.parametrize("field", ["email", "last_name", "first_name", "uai", "search"])
+@pytest.mark.parametrize("field", ["email", "last_name", "first_name", "uai"])
 @pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
 def test_line_breaks_in_header_fields_are_refused(client, directory, field, newline):
     value = form_data().get(field, "lycée") + newline + "Bcc: victim@evil.example"
     response = send(client, **{field: value})
-    assert response.status_code in (200, 400)  # 200: a search step is not a submission
+    assert response.status_code == 400
     page = flat(response)
     assert "retirez le retour à la ligne" in page
     assert f'aria-describedby="{field}-messages"' in page

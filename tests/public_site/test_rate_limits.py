@@ -97,16 +97,90 @@ def test_vote_code_form_is_limited_too(client, directory, app):
     data = {"email": "marie@ac-lille.fr", "answer": "Médor"}
     statuses = [client.post("/reassort-code-de-vote", data=data).status_code for _ in range(3)]
     assert statuses == [303, 303, 429]
+    assert stored_requests() == 2
 
 
-def test_search_steps_do_not_use_up_the_submissions(client, directory, app):
+def test_searches_do_not_use_up_the_submissions(client, directory, app):
     app.config["RATELIMIT_PUBLIC_PER_ADDRESS"] = "1 per hour"
     app.config["RATELIMIT_PUBLIC_PER_IP"] = "1 per hour"
-    data = contact_data("marie@ac-lille.fr", action="search", search="paris", uai="")
     for _ in range(5):
-        assert client.post("/nous-ecrire", data=data).status_code == 200
+        assert client.get("/nous-ecrire", query_string={"recherche": "paris"}).status_code == 200
     sent = client.post("/nous-ecrire", data=contact_data("marie@ac-lille.fr"))
     assert sent.status_code == 303
+
+
+def test_the_search_has_its_own_limit(client, directory, app):
+    app.config["RATELIMIT_SEARCH"] = "3 per minute"
+    statuses = [
+        client.get("/nous-ecrire", query_string={"recherche": f"lycée {i}"}).status_code
+        for i in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    assert client.get("/trouver-ma-csu", query_string={"q": "paris"}).status_code == 429
+    assert client.get("/nous-ecrire").status_code == 200  # the form itself is not a search
+    assert client.get("/trouver-ma-csu", **from_ip("198.51.100.3")).status_code == 200
+
+
+VOTING = {
+    "name": "Test",
+    "portal_opens": "2020-01-01T00:00",
+    "vote_opens": "2020-01-02T00:00",
+    "vote_closes": "2099-01-01T00:00",
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/lien-non-recu", {"email": "marie.dupont@ac-lille.fr"}),
+        ("/mot-de-passe-refuse", {"email": "marie.dupont@ac-lille.fr"}),
+        ("/reassort-code-de-vote", {"email": "marie.dupont@ac-lille.fr", "answer": "Pas Médor"}),
+    ],
+)
+def test_action_search_does_not_bypass_the_limits(client, directory, app, path, data):
+    """Issue 10 item 1: 7 POSTs with action=search for one address, as the attacker sent."""
+    app.config["ELECTION"] = VOTING
+    statuses = [
+        client.post(path, data={**data, "action": "search"}, **from_ip(f"192.0.2.{i}")).status_code
+        for i in range(7)
+    ]
+    assert statuses == [303] * 5 + [429] * 2
+    assert stored_requests() == 5
+
+
+def test_contact_posts_marked_as_searches_count_too(client, directory):
+    statuses = [
+        client.post(
+            "/nous-ecrire",
+            data=contact_data("marie@ac-lille.fr", action="search", search="paris"),
+            **from_ip(f"192.0.2.{i}"),
+        ).status_code
+        for i in range(7)
+    ]
+    assert statuses == [303] * 5 + [429] * 2
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 5
+
+
+def test_two_hundred_voters_behind_one_address_are_all_served(client, directory, app):
+    """Issue 10 item 10: a school or a rectorate behind one NAT address, default limits."""
+    app.config["ELECTION"] = VOTING
+    school = from_ip("203.0.113.20")
+    statuses = []
+    for i in range(200):
+        address = f"enseignant.{i}@ac-lille.fr"
+        if i % 4 == 0:
+            response = client.post("/nous-ecrire", data=contact_data(address), **school)
+        elif i % 4 == 1:
+            data = {"email": address, "answer": "Médor"}
+            response = client.post("/reassort-code-de-vote", data=data, **school)
+        elif i % 4 == 2:
+            response = client.post("/mot-de-passe-refuse", data={"email": address}, **school)
+        else:
+            response = client.post("/lien-non-recu", data={"email": address}, **school)
+        statuses.append(response.status_code)
+    assert statuses == [303] * 200
+    assert stored_requests() == 150
+    assert db.session.scalar(select(func.count()).select_from(Ticket)) == 50
 
 
 def test_pages_themselves_are_not_limited(client, directory, app):
@@ -155,6 +229,7 @@ def test_two_processes_share_the_limit_through_redis(app, app_config, directory,
     assert limited_statuses(app_config, REDIS_URL, redis_prefix) == [303] * 5 + [429]
     keys = list(redis.Redis.from_url(REDIS_URL).scan_iter(f"*{redis_prefix}*"))
     assert keys  # the counters really live in Redis, under this prefix
+    assert not any(b"marie" in key for key in keys)  # an HMAC of the address, not the address
 
 
 def test_memory_storage_would_multiply_the_limit(app, app_config, directory):

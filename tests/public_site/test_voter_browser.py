@@ -68,15 +68,15 @@ def test_voter_writes_to_the_csu_finding_the_establishment_by_name(
 
     page.goto(live_server.url + "/")
     page.get_by_role("link", name="Écrire à ma cellule de soutien").first.click()
+    # The search (a GET of its own) comes first on the page: nothing is typed before it.
+    page.get_by_label("Nom ou ville de l'établissement").fill("andré chénier")
+    page.get_by_role("button", name="Rechercher l'établissement").click()
+    assert page.get_by_label("Nom ou ville de l'établissement").input_value() == "andré chénier"
+    page.get_by_text("Nouveau collège André Chénier (Mantes-la-Jolie)").click()  # DSFR radio
+    assert page.get_by_label(re.compile("Nouveau collège André Chénier")).is_checked()
     page.get_by_label("Adresse de messagerie professionnelle").fill("paul.martin@ac-versailles.fr")
     page.get_by_role("textbox", name="Nom", exact=True).fill("Martin")
     page.get_by_label("Prénom").fill("Paul")
-    page.get_by_label("Nom ou ville de l'établissement").fill("andré chénier")
-    page.get_by_role("button", name="Rechercher l'établissement").click()
-    page.get_by_text("Nouveau collège André Chénier (Mantes-la-Jolie)").click()  # DSFR radio
-    assert page.get_by_label(re.compile("Nouveau collège André Chénier")).is_checked()
-    # Nothing typed is lost by the search step.
-    assert page.get_by_role("textbox", name="Nom", exact=True).input_value() == "Martin"
     page.get_by_label("Votre difficulté").select_option(label="Mot de passe refusé")
     page.get_by_label("Votre message").fill("Mon mot de passe : Azerty2026! est refusé.")
     page.get_by_text("J'accepte d'être recontacté").click()
