@@ -1,9 +1,13 @@
 """Rate limits on the public forms: per address, per client IP, shared by every process."""
 
 import http.client
+import logging
+import socket
+import subprocess
 import time
 import urllib.parse
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -14,6 +18,7 @@ from csudesk.public import antiabuse
 from csudesk.selfservice.models import SelfServiceRequest
 from csudesk.tickets.models import Ticket
 from tests.fixtures.appserver import app_processes
+from tests.fixtures.factories import AuthActions
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -234,3 +239,68 @@ def test_two_processes_share_the_limit_through_redis(app, app_config, directory,
 
 def test_memory_storage_would_multiply_the_limit(app, app_config, directory):
     assert limited_statuses(app_config, "memory://", "unused") == [303] * 6
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def redis_server(port: int):
+    """A redis-server of the test's own, on `port`, without persistence."""
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        connection = redis.Redis(port=port)
+        for _ in range(100):
+            try:
+                if connection.ping():
+                    break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield connection
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_port(app_config):
+    port = free_port()
+    app_config["RATELIMIT_STORAGE_URI"] = f"redis://127.0.0.1:{port}/0"
+    return port
+
+
+def test_losing_redis_keeps_serving_and_says_so(redis_port, app, client, make_agent, caplog):
+    """Issue 10 item 11: Redis lost, the forms still answer, the log and supervisors know."""
+    caplog.set_level(logging.WARNING, logger="csudesk.ratelimits")
+    supervisor = make_agent("sup@csudesk.test", "supervisor", "NATIONAL")
+    office = app.test_client()
+    address = {"email": "marie.dupont@ac-lille.fr"}
+    with redis_server(redis_port) as connection:
+        assert AuthActions(office).login(supervisor.email).status_code == 302
+        assert client.post("/lien-non-recu", data=address).status_code == 303
+        assert connection.keys("*public-form-address*")  # counted in the shared Redis
+        assert "Limites de demandes non partagées" not in office.get("/supervision/").text
+    assert not caplog.records
+    # Redis is gone: the voter is still served, counted in this process only.
+    assert client.post("/lien-non-recu", data=address).status_code == 303
+    warnings = [r.getMessage() for r in caplog.records if r.name == "csudesk.ratelimits"]
+    assert any("unreachable" in m and f"127.0.0.1:{redis_port}" in m for m in warnings)
+    dashboard = " ".join(office.get("/supervision/").text.split())
+    assert "Limites de demandes non partagées" in dashboard
+    assert "chaque processus compte les demandes de son côté" in dashboard
+    statuses = [client.post("/lien-non-recu", data=address).status_code for _ in range(5)]
+    assert statuses == [303] * 4 + [429]  # the limit still holds, per process
+    # A sign-in (its delays use the same storage) still works.
+    assert AuthActions(app.test_client()).login(supervisor.email).status_code == 302
+    assert len([r for r in caplog.records if r.name == "csudesk.ratelimits"]) == 1  # said once
+    with redis_server(redis_port):
+        time.sleep(1.1)  # Flask-Limiter tries the storage again after a second, then more
+        assert client.post("/lien-non-recu", data={"email": "paul@ac-lille.fr"}).status_code == 303
+        assert "Limites de demandes non partagées" not in office.get("/supervision/").text
+    assert any("answers again" in r.getMessage() for r in caplog.records)
