@@ -66,8 +66,15 @@ def guarded(handler, code: int, detail: str | None = None):
         return handler()
     except Exception:
         log.exception("error handler for %s failed", code)
-        db.session.rollback()
+        _rollback()
         return error_page(code, detail)
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:
+        log.exception("rollback after a failed request failed")
 
 
 def _csrf_error(error):
@@ -81,8 +88,5 @@ def _http_error(error: HTTPException):
 
 
 def _server_error(error):
-    try:
-        db.session.rollback()
-    except Exception:
-        log.exception("rollback after a server error failed")
+    _rollback()
     return error_page(500)
