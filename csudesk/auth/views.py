@@ -73,7 +73,8 @@ def login():
         wait = throttle.seconds_to_wait(form.email.data)
         if wait:
             form.password.errors.append(_wait_message(wait))
-            return render_template("auth/login.html", form=form), 429
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
         agent = authenticate(form.email.data, form.password.data)
         if agent is None:
             g.sign_in_failed = True

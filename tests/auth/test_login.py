@@ -75,7 +75,7 @@ def test_a_failing_client_waits_longer_and_longer(client, auth, lille_agent, app
     ]
     assert statuses == [400] * 4  # three free failures, the fourth sets a 1 s wait
     waiting = auth.login("anne.agent@csudesk.test", **attacker)  # even the right password
-    assert waiting.status_code == 429
+    assert waiting.status_code == 429 and waiting.headers["Retry-After"] == "1"
     assert "réessayez dans 1 seconde" in " ".join(waiting.text.split())
     assert db.session.query(AuditEntry).filter_by(action="auth.login").count() == 0
     time.sleep(1.1)

@@ -304,3 +304,14 @@ def test_losing_redis_keeps_serving_and_says_so(redis_port, app, client, make_ag
         assert client.post("/lien-non-recu", data={"email": "paul@ac-lille.fr"}).status_code == 303
         assert "Limites de demandes non partagées" not in office.get("/supervision/").text
     assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+def test_sign_in_delays_are_shared_by_every_process(redis_port, app_config, make_agent):
+    """The per-account wait set in one process holds in the other (Redis, SECURITY.md 14)."""
+    agent = make_agent("anne.agent@csudesk.test", "agent", "AC-09")
+    with redis_server(redis_port) as connection, app_processes(app_config, 2) as urls:
+        guess = {"email": agent.email, "password": "not the password"}
+        statuses = [post(urls[i % 2], "/connexion", guess) for i in range(5)]
+        assert statuses == [400, 400, 400, 400, 429]  # the 4th failure set a wait, seen by both
+        keys = b" ".join(connection.keys("*"))
+        assert b"login-wait" in keys and b"anne" not in keys
