@@ -71,6 +71,8 @@ RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 # A Redis that does not answer must not hold a request for long (redis-py waits minutes).
 RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+# While it is down, csudesk asks it again at most this often (seconds).
+RATELIMIT_RECHECK_SECONDS = 5
 RATELIMIT_HEADERS_ENABLED = False
 # Sign-in (csudesk/auth/throttle.py): failed sign-ins per client address (successes do not
 # count: a rectorate's agents share one address), and per account progressive delays for the

@@ -65,7 +65,6 @@ class _Health:
 
 _health = _Health()
 _fallback = MemoryStorage()
-_RECHECK_SECONDS = 5.0
 _last_recheck = 0.0
 
 
@@ -80,29 +79,43 @@ def _limiter_fell_back() -> bool:
     return bool(getattr(limiter, "_storage_dead", False))
 
 
-def _recheck_own_storage() -> None:
-    """Our counters went to memory: try the shared storage again every few seconds."""
+def _recheck() -> None:
+    """Degraded: ask the shared storage again every RATELIMIT_RECHECK_SECONDS.
+
+    When it answers, our counters and Flask-Limiter both go back to it at once (Flask-Limiter's
+    own retry backs off up to half a minute after a few failed tries).
+    """
     global _last_recheck
+    if not (_health.own_failure or _limiter_fell_back()):
+        return
     now = time.monotonic()
-    if not _health.own_failure or now - _last_recheck < _RECHECK_SECONDS:
+    if now - _last_recheck < float(current_app.config.get("RATELIMIT_RECHECK_SECONDS", 5)):
         return
     _last_recheck = now
-    try:
-        if limiter.storage.check():
-            _health.own_failure = False
-    except Exception:  # noqa: S110 - still down: keep counting in memory
-        pass
+    if _answers():
+        _health.own_failure = False
+        limiter._storage_dead = False
 
 
 def refresh_state() -> None:
     """After each request: log (once) a fall-back to per-process counting, and the recovery."""
-    _recheck_own_storage()
+    _recheck()
     _health.mark(_limiter_fell_back() or _health.own_failure)
 
 
+def _answers() -> bool:
+    try:
+        return bool(limiter.storage.check())
+    except Exception:
+        return False
+
+
 def storage_state() -> StorageState:
-    refresh_state()
+    """For the supervision pages: a process that served no limited request yet asks Redis too."""
     uri = str(current_app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not uri.startswith("memory://") and not _answers():
+        _health.own_failure = True  # our counters go to memory too, rechecked every few seconds
+    refresh_state()
     return StorageState(
         shared=not uri.startswith("memory://"), degraded_since=_health.degraded_since
     )
