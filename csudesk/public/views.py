@@ -216,8 +216,8 @@ def _contact_context(form: ContactForm) -> dict:
     """The establishment search: typed in the GET form, or carried by a refused submission."""
     if request.method == "GET":
         search = EstablishmentSearchForm(formdata=request.args)
-        form.search.data = search.recherche.data or ""
         valid = search.validate()
+        form.search.data = (search.recherche.data or "") if valid else ""
     else:
         search = EstablishmentSearchForm(formdata=None, recherche=form.search.data)
         valid = not form.search.errors
