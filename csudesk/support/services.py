@@ -52,10 +52,15 @@ def lock_voter(voter: Voter) -> None:
     """Serialise actions on one voter (PostgreSQL row lock; SQLite already runs one writer).
 
     Take it before anything is created for the action (a ticket included): a double click's
-    second request then sees what the first one committed.
+    second request then sees what the first one committed. FOR NO KEY UPDATE, not FOR UPDATE:
+    rows that reference the voter (an audit entry, a ticket) take FOR KEY SHARE on it, which
+    must not wait for this lock; otherwise a request appending to the audit chain (after a
+    refusal's rollback) and one holding the voter lock wait for each other (a deadlock).
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Voter.id).where(Voter.id == voter.id).with_for_update())
+        db.session.execute(
+            select(Voter.id).where(Voter.id == voter.id).with_for_update(key_share=True)
+        )
 
 
 _lock_voter = lock_voter
