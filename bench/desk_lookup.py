@@ -1,8 +1,10 @@
 """Figure 4: the desk lookup by e-mail, full voter page, as a signed-in agent under load.
 
-`GET /guichet/recherche?courriel=...` through gunicorn (2 workers) and wrk (8 connections),
-beside bench.anchor_app's bare route (one indexed query, a precompiled template) in the same
-set-up. The addresses are those of voters of the agent's CSU, cycled through by wrk.
+The address search is a POST that redirects to the voter file (no address in a URL), so wrk
+loads the page the agent lands on, `GET /guichet/electeurs/<id>`, through gunicorn (2 workers,
+8 connections), beside bench.anchor_app's bare route (one indexed query, a precompiled
+template) in the same set-up. The voters are those of the agent's CSU, cycled through by wrk.
+The SQL count covers both requests of a lookup: the POST and the voter file.
 """
 
 import random
@@ -59,11 +61,12 @@ def page_query_count(database: Database, address: str) -> int:
     client.post("/connexion", data={"email": AGENT_EMAIL, "password": AGENT_PASSWORD})
     try:
         with count_queries(engine) as statements:
-            response = client.get("/guichet/recherche?courriel=" + urllib.parse.quote(address))
+            found = client.post("/guichet/recherche", data={"courriel": address})
+            response = client.get(found.headers.get("Location", "/guichet/"))
     finally:
         engine.dispose()
-    if response.status_code != 200:
-        raise RuntimeError(f"lookup page answered {response.status_code}")
+    if found.status_code != 303 or response.status_code != 200:
+        raise RuntimeError(f"lookup answered {found.status_code}, then {response.status_code}")
     return sum(1 for statement in statements if not statement.startswith("BEGIN"))
 
 
@@ -72,7 +75,16 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
     with database.app_context():
         agent_email, addresses = prepare()
     queries = page_query_count(database, addresses[0])
-    paths = ["/guichet/recherche?courriel=" + urllib.parse.quote(a) for a in addresses]
+    with database.app_context():
+        voter_ids = dict(
+            db.session.execute(
+                select(VoterEmail.address, VoterEmail.voter_id).where(
+                    VoterEmail.address.in_(addresses)
+                )
+            ).all()
+        )
+        db.session.commit()
+    paths = [f"/guichet/electeurs/{voter_ids[a]}" for a in addresses]
     with gunicorn("csudesk:create_app()", database.env(), database.work / "desk") as server:
         browser = Browser(server.url)
         browser.post_form("/connexion", {"email": agent_email, "password": AGENT_PASSWORD})

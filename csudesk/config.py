@@ -31,9 +31,14 @@ LINK_TTL_HOURS = {
 LINKS_PER_VOTER_PER_HOUR = 5
 # A second identical request inside this window returns the first link (double click).
 LINK_DEDUP_SECONDS = 60
-# Wrong challenge ("défi") answers before the check is locked for CHALLENGE_LOCK_MINUTES.
+# Wrong challenge ("défi") answers in a row before each further check has to wait: the first
+# wait is CHALLENGE_FIRST_DELAY_MINUTES, doubling with each wrong answer up to
+# CHALLENGE_LOCK_MINUTES. The public form and the desk count apart.
 CHALLENGE_MAX_ATTEMPTS = 3
+CHALLENGE_FIRST_DELAY_MINUTES = 1
 CHALLENGE_LOCK_MINUTES = 30
+# A correct check at the desk allows one vote-code link within this time.
+CHALLENGE_PROOF_MINUTES = 15
 
 # Mail (Flask-Mail) and the outbox sender.
 MAIL_SERVER = "127.0.0.1"

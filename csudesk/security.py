@@ -1,15 +1,33 @@
-"""Response headers, session timeouts and safe redirects (SECURITY.md 10, 11, 15, 16)."""
+"""Response headers, session timeouts, safe redirects and cross-site refusal (SECURITY.md 10,
+11, 12, 15, 16)."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, logout_user
 from werkzeug.routing import IntegerConverter
 
 from csudesk.text import is_ascii_digits
 
 MAX_ID = 2**31 - 1
+log = logging.getLogger(__name__)
+
+# Pages of signed-in staff: opened only from this site, never from a link on another one.
+STAFF_BLUEPRINTS = frozenset({"desk", "supervision", "admin"})
+# Sec-Fetch-Site values that do not come from another site ("none": typed, bookmark).
+ALLOWED_FETCH_SITES = frozenset({"same-origin", "same-site", "none"})
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -27,9 +45,72 @@ class BoundedIntegerConverter(IntegerConverter):
 
 def register_security(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIntegerConverter
+    app.before_request(refuse_cross_site)
     app.before_request(refuse_nul_bytes)
     app.before_request(enforce_session_timeouts)
     app.after_request(set_security_headers)
+
+
+def _same_origin(url: str) -> bool:
+    """True when `url` (an Origin or Referer) is this site: the request's host or BASE_URL's."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False  # "null", an opaque or unreadable origin
+    netloc = parts.netloc.lower()
+    base = urlsplit(current_app.config["BASE_URL"]).netloc.lower()
+    return netloc in (request.host.lower(), base)
+
+
+def comes_from_another_site() -> bool:
+    """Whether the browser says this request was started by another site.
+
+    Sec-Fetch-Site is sent by every current browser and cannot be set by a page. A browser
+    that sends none is judged on Origin and Referer: refused when one of them names another
+    site, allowed when both are absent (a typed address, or a page that hides its address).
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site.strip().lower() not in ALLOWED_FETCH_SITES
+    for header in ("Origin", "Referer"):
+        value = request.headers.get(header)
+        if value and not _same_origin(value):
+            return True
+    return False
+
+
+def refuse_cross_site():
+    """Desk, supervision and admin pages refuse requests started by another site.
+
+    SameSite=Lax still sends the session cookie on a top-level navigation: without this, a
+    link on another site could make an agent's browser open a voter file or an export, in
+    the agent's name and with an audit entry (issue 10 item 8). CSRF tokens cover the POSTs;
+    this covers the GETs too.
+    """
+    if request.blueprint not in STAFF_BLUEPRINTS or not comes_from_another_site():
+        return None
+    log.warning(
+        "cross-site request refused: %s %s (Sec-Fetch-Site=%s)",
+        request.method,
+        request.path,
+        request.headers.get("Sec-Fetch-Site", "-"),
+    )
+    return (
+        render_template(
+            "errors/error.html",
+            code=403,
+            title="Accès refusé : lien venant d'un autre site",
+            text=(
+                "Par sécurité, les pages du guichet, de la supervision et de l'administration ne"
+                " s'ouvrent pas depuis un lien placé sur un autre site ou dans un message."
+                " Ouvrez csudesk directement (favori ou adresse saisie), puis retrouvez la page"
+                " depuis son menu."
+            ),
+        ),
+        403,
+    )
 
 
 def refuse_nul_bytes():

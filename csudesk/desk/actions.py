@@ -1,12 +1,11 @@
 """The three actions on a voter, each one belonging to a ticket (POST only)."""
 
-from flask import abort, flash, redirect, session, url_for
+from flask import abort, flash, redirect, url_for
 from sqlalchemy import select
 
 from csudesk.actor import Actor
 from csudesk.audit import services as audit
 from csudesk.auth.guards import current_actor
-from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.links.models import LINK_PURPOSE_LABELS
 from csudesk.roll.models import Voter
@@ -17,7 +16,7 @@ from csudesk.tickets.services import TicketError, create_ticket
 
 from .blueprint import bp, scope, voter_in_scope_or_404
 from .forms import NEW_TICKET, ChallengeForm, LinkActionForm
-from .views import _voter_page, action_forms, challenge_verified
+from .views import _voter_page, action_forms
 
 LINK_ACTIONS = {
     "activation": support.resend_activation_link,
@@ -37,9 +36,18 @@ def _bind(voter: Voter, name: str, form_class):
     return form
 
 
-def _ticket_for(actor: Actor, voter: Voter, form) -> Ticket:
-    """The open ticket the agent picked (this voter's, in scope) or a new one."""
+def _ticket_for(actor: Actor, voter: Voter, form, purpose: str | None = None) -> Ticket:
+    """The open ticket the agent picked (this voter's, in scope) or a new one.
+
+    "New ticket" for a link asked seconds ago (a double click) joins that click's ticket:
+    one click, one ticket. The caller holds the voter's lock.
+    """
     if form.ticket.data == NEW_TICKET:
+        earlier = (
+            support.recent_request_ticket(voter, purpose, form.address.data) if purpose else None
+        )
+        if earlier is not None and (scope() is None or earlier.csu_id in scope()):
+            return earlier
         return create_ticket(
             actor,
             csu=voter.csu,
@@ -80,15 +88,9 @@ def send_link(voter_id: int, action: str):
             voter, {action: form}, 400, "voter.view", {"invalid_form": f"link.{action}"}
         )
     actor = current_actor()
-    if action == "vote_code" and not challenge_verified(voter.id):
-        return _refused(
-            actor,
-            voter,
-            "link.vote_code",
-            "Vérifiez d'abord la réponse de l'électeur à son défi (étape 1).",
-        )
+    support.lock_voter(voter)
     try:
-        ticket = _ticket_for(actor, voter, form)
+        ticket = _ticket_for(actor, voter, form, action)
         result = LINK_ACTIONS[action](actor, voter, form.address.data, ticket)
     except (support.ActionRefused, TicketError) as exc:
         return _refused(actor, voter, f"link.{action}", str(exc))
@@ -106,9 +108,6 @@ def send_link(voter_id: int, action: str):
             f" (ticket {ticket.reference}).",
             "success",
         )
-    if action == "vote_code":
-        session.get("challenge_ok", {}).pop(str(voter.id), None)
-        session.modified = True
     return redirect(url_for("desk.voter", voter_id=voter.id) + "#liens")
 
 
@@ -129,9 +128,6 @@ def check_challenge(voter_id: int):
         return _refused(actor, voter, "challenge.check", str(exc))
     db.session.commit()
     if correct:
-        checks = session.setdefault("challenge_ok", {})
-        checks[str(voter.id)] = utcnow().timestamp()
-        session.modified = True
         flash(
             "Réponse au défi : correcte. Vous pouvez envoyer le lien de réassort du code de vote.",
             "success",

@@ -12,8 +12,7 @@ CHANNEL_CHOICES = choices((k, v) for k, v in CHANNEL_LABELS.items() if k != "for
 
 
 class EmailSearchForm(Form):
-    class Meta:
-        csrf = False
+    """Sent by POST (CSRF-protected): a voter's address never goes into a URL."""
 
     courriel = StringField(
         "Adresse électronique professionnelle",

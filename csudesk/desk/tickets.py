@@ -1,6 +1,6 @@
 """Tickets at the desk: the CSU queue, a ticket's page and its changes."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
@@ -17,6 +17,7 @@ from csudesk.tickets.models import OPEN_STATUSES, STATUS_LABELS, Ticket, TicketE
 
 from .blueprint import bp, scope, voter_in_scope_or_404
 from .forms import NewTicketForm, NoteForm, StatusForm, TransferForm
+from .views import NOT_FOUND_KEY
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -89,8 +90,10 @@ def new_ticket():
         db.session.commit()
         flash(f"Ticket {ticket.reference} créé.", "success")
         return redirect(url_for("desk.ticket", ticket_id=ticket.id))
-    if request.method == "GET" and not voter:
-        form.contact_email.data = request.args.get("courriel", "")[:254]
+    if request.method == "GET" and not voter and request.args.get("depuis") == "recherche":
+        # The address the agent searched for and did not find: taken from the session, so
+        # that it never travels in the URL.
+        form.contact_email.data = session.get(NOT_FOUND_KEY, "")[:254]
     return render_template("desk/new_ticket.html", form=form, voter=voter), (
         400 if form.errors else 200
     )

@@ -1,6 +1,6 @@
 """Desk home, voter lookup (by work address or by name) and the voter file."""
 
-from flask import render_template, request, session
+from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from csudesk.directory.uai import InvalidUAI, normalize_uai
 from csudesk.elections.calendar import election
 from csudesk.extensions import db
 from csudesk.forms import choices
-from csudesk.roll.accounts import challenge_locked_until
+from csudesk.roll import accounts
 from csudesk.roll.services import find_voter_by_email, search_voters_by_name
 from csudesk.support.voter_file import voter_file
 from csudesk.text import normalize_email
@@ -28,7 +28,8 @@ from .forms import (
     NameSearchForm,
 )
 
-CHALLENGE_OK_SECONDS = 15 * 60
+# The address last searched and not found, for the "open a ticket" button (never in a URL).
+NOT_FOUND_KEY = "desk_not_found"
 DEFAULT_CATEGORY = {
     "activation": "lien_non_recu",
     "password_reset": "mot_de_passe_refuse",
@@ -54,18 +55,22 @@ def index():
     )
 
 
-@bp.get("/recherche")
+@bp.route("/recherche", methods=["GET", "POST"])
 def search():
-    """Look a voter up by work address (any of theirs) or by name within the agent's scope."""
-    if "courriel" in request.args:
+    """Look a voter up by work address (POST) or by name (GET) within the agent's scope.
+
+    The address search is a POST so that no voter's address sits in a URL, a browser history
+    or an access log line, and a link on another site cannot make an agent's browser run it.
+    """
+    if request.method == "POST":
         return _search_by_email()
     if "nom" in request.args:
         return _search_by_name()
-    return index()
+    return _results_page()
 
 
 def _search_by_email():
-    form = EmailSearchForm(request.args)
+    form = EmailSearchForm()
     if not form.validate():
         return _results_page(email_form=form, status=400)
     address = normalize_email(form.courriel.data)
@@ -74,6 +79,7 @@ def _search_by_email():
     if found is None:
         audit.record(actor, "voter.lookup", by="email", query=address[:254], found=False)
         db.session.commit()
+        session[NOT_FOUND_KEY] = address[:254]
         return _results_page(email_form=form, not_found=address)
     voter_id, csu_id = found
     in_scope = scope() is None or csu_id in scope()
@@ -85,11 +91,9 @@ def _search_by_email():
         other_csu = db.session.get(CSU, csu_id)
         db.session.commit()
         return _results_page(email_form=form, other_csu=other_csu)
-    return _voter_page(
-        voter_in_scope_or_404(voter_id),
-        audit_action="voter.lookup",
-        audit_details={"by": "email", "found": True, "in_scope": True},
-    )
+    audit.record(actor, "voter.lookup", voter_id=voter_id, by="email", found=True, in_scope=True)
+    db.session.commit()
+    return redirect(url_for("desk.voter", voter_id=voter_id), 303)
 
 
 def _search_by_name():
@@ -142,9 +146,8 @@ def voter(voter_id: int):
 
 
 def challenge_verified(voter_id: int) -> bool:
-    """True when this agent checked the voter's challenge answer as correct minutes ago."""
-    checked_at = session.get("challenge_ok", {}).get(str(voter_id))
-    return checked_at is not None and utcnow().timestamp() - checked_at < CHALLENGE_OK_SECONDS
+    """True while this agent holds an unspent proof of a correct check (kept server-side)."""
+    return accounts.has_challenge_proof(voter_id, current_user.id)
 
 
 def action_forms(voter, open_tickets: list[Ticket]) -> dict:
@@ -195,6 +198,7 @@ def _voter_page(
     BEGIN IMMEDIATE takes, as short as the queries themselves.
     """
     file = voter_file(found, scope())
+    challenge_ok = challenge_verified(found.id)
     if audit_action is not None:
         audit.record(current_actor(), audit_action, voter_id=found.id, **(audit_details or {}))
     db.session.commit()
@@ -209,8 +213,8 @@ def _voter_page(
             voter=found,
             forms=all_forms,
             voting_open=cal.voting_open(utcnow()),
-            challenge_ok=challenge_verified(found.id),
-            challenge_locked=challenge_locked_until(found),
+            challenge_ok=challenge_ok,
+            challenge_locked=accounts.challenge_locked_until(found, accounts.DESK),
         ),
         status,
     )

@@ -1,6 +1,7 @@
 """One-time links: issuing (with limits and revocation), drawing tokens, consuming atomically."""
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime, timedelta
 
@@ -148,5 +149,85 @@ def consume(token: str, purpose: str) -> OneTimeLink | None:
     if result.rowcount != 1:
         return None
     link = db.session.scalar(select(OneTimeLink).where(OneTimeLink.token_hash == token_hash))
+    db.session.refresh(link)
+    return link
+
+
+# --- What a landing keeps in the session (issue 10 item 5) ------------------------------------
+#
+# The session cookie is signed, not encrypted: it must not carry the token (nor its hash, which
+# is what the database matches). It keeps the link's id and a MAC of the link's token hash
+# under a server key: only this server can make or check it, and it names one token of one
+# link (a redrawn token no longer matches).
+
+
+def _claim_mac(link: OneTimeLink) -> str:
+    key = ("one-time-link-session:" + current_app.config["SECRET_KEY"]).encode()
+    message = f"{link.id}:{link.purpose}:{link.token_hash}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def session_claim(token: str, purpose: str) -> dict | None:
+    """What the session keeps of a landing: the link's id and a MAC, or None (unknown token)."""
+    link = db.session.scalar(
+        select(OneTimeLink).where(
+            OneTimeLink.token_hash == hash_token(token), OneTimeLink.purpose == purpose
+        )
+    )
+    if link is None:
+        return None
+    return {"id": link.id, "mac": _claim_mac(link)}
+
+
+def claimed_link(claim: object, purpose: str) -> OneTimeLink | None:
+    """The link a session claim names, whatever its state, if the claim's MAC matches."""
+    if not isinstance(claim, dict):
+        return None
+    link_id, mac = claim.get("id"), claim.get("mac")
+    if not isinstance(link_id, int) or isinstance(link_id, bool) or not isinstance(mac, str):
+        return None
+    if not 0 < link_id < 2**31:
+        return None
+    link = db.session.get(OneTimeLink, link_id)
+    if link is None or link.purpose != purpose or link.token_hash is None:
+        return None
+    if not hmac.compare_digest(mac, _claim_mac(link)):
+        return None
+    return link
+
+
+def state_of(link: OneTimeLink) -> str:
+    """'usable', 'used', 'revoked' or 'expired' (the error page names the last three)."""
+    if link.used_at is not None:
+        return "used"
+    if link.revoked_at is not None:
+        return "revoked"
+    if link.expires_at is None or link.expires_at <= utcnow():
+        return "expired"
+    return "usable"
+
+
+def consume_claimed(link: OneTimeLink) -> OneTimeLink | None:
+    """Use a claimed link in one atomic UPDATE (SECURITY.md 5): exactly one of N uses wins.
+
+    The UPDATE matches the token hash the claim's MAC was checked against, so a token drawn
+    again in between does not let the older claim through.
+    """
+    now = utcnow()
+    result = db.session.execute(
+        update(OneTimeLink)
+        .where(
+            OneTimeLink.id == link.id,
+            OneTimeLink.token_hash == link.token_hash,
+            OneTimeLink.purpose == link.purpose,
+            OneTimeLink.used_at.is_(None),
+            OneTimeLink.revoked_at.is_(None),
+            OneTimeLink.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
     db.session.refresh(link)
     return link

@@ -1,8 +1,10 @@
 """Landings of the one-time links sent by mail (SECURITY.md 4, 5, 8).
 
-The token arrives in the URL, is moved into the session at once and the browser is sent to a
-token-free address, so it never sits in a Referer, the history or a later log line. Using the
-link (the POST) consumes it in one atomic UPDATE.
+The token arrives in the URL and the browser is sent at once to a token-free address, so the
+token never sits in a Referer, the history or a later log line. The session keeps neither the
+token nor its hash: only the link's id and a server MAC (links.session_claim), which cannot be
+replayed as a link. Using the link (the POST) consumes it in one atomic UPDATE. Once used, the
+same browser gets a plain "already done" page on reload, not an error.
 """
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
@@ -13,7 +15,7 @@ from csudesk.db import utcnow
 from csudesk.elections.calendar import election
 from csudesk.extensions import db
 from csudesk.links import services as links
-from csudesk.links.models import LinkPurpose
+from csudesk.links.models import LinkPurpose, OneTimeLink
 from csudesk.net import client_ip
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
@@ -37,24 +39,45 @@ def _private(response):
     return response
 
 
+def _key(purpose: str) -> str:
+    return f"link:{purpose}"
+
+
 def _land(purpose: str, token: str):
     if len(token) > MAX_TOKEN_LENGTH:
         abort(404)
-    session[f"link:{purpose}"] = token
+    claim = links.session_claim(token, purpose)
+    if claim is None:
+        session.pop(_key(purpose), None)
+    else:
+        earlier = session.get(_key(purpose))
+        if isinstance(earlier, dict) and earlier.get("id") == claim["id"] and earlier.get("done"):
+            claim["done"] = True  # this browser already used it: keep saying so
+        session[_key(purpose)] = claim
     return redirect(url_for(f"portal.{purpose}"))
 
 
-def _token(purpose: str) -> str | None:
-    return session.get(f"link:{purpose}")
+def _claim(purpose: str) -> tuple[dict | None, OneTimeLink | None]:
+    """The session's claim for this purpose and the link it names (any state), if valid."""
+    claim = session.get(_key(purpose))
+    link = links.claimed_link(claim, purpose)
+    return (claim, link) if link is not None else (None, None)
 
 
-def _invalid(purpose: str, token: str | None):
-    state = links.describe_unusable(token, purpose) if token else "unknown"
-    return render_template("portal/invalid.html", purpose=purpose, state=state), 410 if state in (
-        "used",
-        "expired",
-        "revoked",
-    ) else 404
+def _mark_done(purpose: str, claim: dict) -> None:
+    session[_key(purpose)] = {"id": claim["id"], "mac": claim["mac"], "done": True}
+
+
+def _unusable(purpose: str, claim: dict | None, link: OneTimeLink | None):
+    """Why the link cannot be used: "already done" for the browser that used it, else an error."""
+    state = links.state_of(link) if link is not None else "unknown"
+    voter = db.session.get(Voter, link.voter_id) if link is not None and link.voter_id else None
+    if state == "used" and claim and claim.get("done"):
+        return render_template("portal/already_done.html", purpose=purpose, voter=voter), 200
+    activated = bool(voter and voter.account and voter.account.is_activated)
+    return render_template(
+        "portal/invalid.html", purpose=purpose, state=state, activated=activated
+    ), 410 if state in ("used", "expired", "revoked") else 404
 
 
 def _voter_actor() -> Actor:
@@ -89,10 +112,9 @@ def password_reset():
 
 
 def _password_page(purpose: str):
-    token = _token(purpose)
-    link = links.find_usable(token, purpose) if token else None
-    if link is None:
-        return _invalid(purpose, token)
+    claim, link = _claim(purpose)
+    if link is None or links.state_of(link) != "usable":
+        return _unusable(purpose, claim, link)
     _, template, form_class = PAGES[purpose]
     form = form_class()
     voter = db.session.get(Voter, link.voter_id)
@@ -104,17 +126,17 @@ def _password_page(purpose: str):
         except accounts.AccountError as exc:
             getattr(form, exc.field).errors.append(str(exc))
         else:
-            used = links.consume(token, purpose)
+            used = links.consume_claimed(link)
             if used is None:  # another tab or a concurrent request used it first
                 db.session.rollback()
-                return _invalid(purpose, token)
+                return _unusable(purpose, None, db.session.get(OneTimeLink, claim["id"]))
             if purpose == LinkPurpose.ACTIVATION:
                 accounts.activate(voter, form.password.data, form.question.data, form.answer.data)
             else:
                 accounts.reset_password(voter, form.password.data)
             audit.record(_voter_actor(), f"portal.{purpose}", voter_id=voter.id, link_id=used.id)
             db.session.commit()
-            session.pop(f"link:{purpose}", None)
+            _mark_done(purpose, claim)
             return render_template("portal/done.html", purpose=purpose, voter=voter)
     return render_template(template, form=form, voter=voter, link=link), 400 if form.errors else 200
 
@@ -123,23 +145,22 @@ def _password_page(purpose: str):
 def vote_code():
     """Show a newly generated vote code, once; the previous code stops working now."""
     purpose = LinkPurpose.VOTE_CODE
-    token = _token(purpose)
-    link = links.find_usable(token, purpose) if token else None
-    if link is None:
-        return _invalid(purpose, token)
+    claim, link = _claim(purpose)
+    if link is None or links.state_of(link) != "usable":
+        return _unusable(purpose, claim, link)
     cal = election()
     voting_open = cal.voting_open(utcnow())
     form = RevealForm()
     if voting_open and form.validate_on_submit():
-        used = links.consume(token, purpose)
+        used = links.consume_claimed(link)
         if used is None:
             db.session.rollback()
-            return _invalid(purpose, token)
+            return _unusable(purpose, None, db.session.get(OneTimeLink, claim["id"]))
         voter = db.session.get(Voter, used.voter_id)
         code = accounts.new_vote_code(voter, used.id)
         audit.record(_voter_actor(), "portal.vote_code", voter_id=voter.id, link_id=used.id)
         db.session.commit()
-        session.pop(f"link:{purpose}", None)
+        _mark_done(purpose, claim)
         return render_template("portal/vote_code_shown.html", code=code, voter=voter)
     return render_template(
         "portal/vote_code.html", form=form, link=link, voting_open=voting_open

@@ -2,14 +2,15 @@
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import delete, select, update
 
 from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.passwords import hash_secret, verify_secret
-from csudesk.roll.models import VoteCode, VoteCodeReissue, Voter, VoterAccount
+from csudesk.roll.models import ChallengeProof, VoteCode, VoteCodeReissue, Voter, VoterAccount
 from csudesk.text import fold
 
 CHALLENGE_QUESTIONS = {
@@ -25,6 +26,10 @@ MAX_PASSWORD_LENGTH = 256
 MIN_ANSWER_LENGTH = 3
 MAX_ANSWER_LENGTH = 100
 VOTE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+# Where a challenge answer is typed: each place has its own count of wrong answers.
+PUBLIC = "public"  # the self-service form /reassort-code-de-vote, open to anyone
+DESK = "desk"  # an agent, on the phone with the caller
+CHANNELS = (PUBLIC, DESK)
 
 
 class AccountError(ValueError):
@@ -78,8 +83,8 @@ def activate(voter: Voter, password: str, question: str, answer: str) -> None:
     account.challenge_question = question
     account.challenge_answer_hash = hash_secret(normalize_answer(answer))
     account.challenge_set_at = now
-    account.challenge_failures = 0
-    account.challenge_locked_until = None
+    for channel in CHANNELS:
+        _set_attempts(account, channel, 0, None)
     if account.activated_at is None:
         account.activated_at = now
     db.session.flush()
@@ -96,10 +101,46 @@ def check_voter_password(voter: Voter, password: str) -> bool:
     return verify_secret(voter.account.password_hash if voter.account else None, password)
 
 
-def challenge_locked_until(voter: Voter):
+def _attempts(account: VoterAccount, channel: str) -> tuple[int, datetime | None]:
+    if channel == DESK:
+        return account.desk_challenge_failures or 0, account.desk_challenge_locked_until
+    if channel == PUBLIC:
+        return account.challenge_failures or 0, account.challenge_locked_until
+    raise ValueError(f"unknown challenge channel {channel!r}")
+
+
+def _set_attempts(
+    account: VoterAccount, channel: str, failures: int, until: datetime | None
+) -> None:
+    if channel == DESK:
+        account.desk_challenge_failures, account.desk_challenge_locked_until = failures, until
+    elif channel == PUBLIC:
+        account.challenge_failures, account.challenge_locked_until = failures, until
+    else:
+        raise ValueError(f"unknown challenge channel {channel!r}")
+
+
+def challenge_delay(failures: int) -> timedelta:
+    """The wait after `failures` wrong answers in a row: none for the first few, then doubling.
+
+    With the defaults: no wait after one or two, then 1, 2, 4, 8, 16 and at most 30 minutes.
+    """
+    config = current_app.config
+    beyond = failures - config["CHALLENGE_MAX_ATTEMPTS"]
+    if beyond < 0:
+        return timedelta(0)
+    minutes = config["CHALLENGE_FIRST_DELAY_MINUTES"] * 2 ** min(beyond, 16)
+    return timedelta(minutes=min(minutes, config["CHALLENGE_LOCK_MINUTES"]))
+
+
+def challenge_locked_until(voter: Voter, channel: str, at: datetime | None = None):
+    """When the next check of this channel is possible, if it has to wait at `at` (now)."""
     account = voter.account
-    if account and account.challenge_locked_until and account.challenge_locked_until > utcnow():
-        return account.challenge_locked_until
+    if account is None:
+        return None
+    _, until = _attempts(account, channel)
+    if until is not None and until > (at or utcnow()):
+        return until
     return None
 
 
@@ -109,19 +150,81 @@ def verify_challenge(voter: Voter | None, answer: str) -> bool:
     return verify_secret(stored, normalize_answer(answer))
 
 
-def count_challenge_attempt(voter: Voter, ok: bool) -> None:
-    """Reset the failure count on success; lock the check after too many failures."""
+def count_challenge_attempt(voter: Voter, ok: bool, channel: str) -> None:
+    """A right answer clears this channel's count; a wrong one adds to it and sets the wait."""
     account = account_of(voter)
     if ok:
-        account.challenge_failures = 0
-        return
-    account.challenge_failures += 1
-    if account.challenge_failures >= current_app.config["CHALLENGE_MAX_ATTEMPTS"]:
-        account.challenge_failures = 0
-        account.challenge_locked_until = utcnow() + timedelta(
-            minutes=current_app.config["CHALLENGE_LOCK_MINUTES"]
-        )
+        _set_attempts(account, channel, 0, None)
+    else:
+        failures = _attempts(account, channel)[0] + 1
+        delay = challenge_delay(failures)
+        _set_attempts(account, channel, failures, utcnow() + delay if delay else None)
     db.session.flush()
+
+
+def grant_challenge_proof(voter: Voter, agent_id: int) -> ChallengeProof:
+    """Record an agent's correct check; it replaces this agent's unspent proof for the voter."""
+    now = utcnow()
+    db.session.execute(
+        delete(ChallengeProof).where(
+            ChallengeProof.voter_id == voter.id,
+            ChallengeProof.agent_id == agent_id,
+            ChallengeProof.used_at.is_(None),
+        )
+    )
+    proof = ChallengeProof(
+        voter_id=voter.id,
+        agent_id=agent_id,
+        created_at=now,
+        expires_at=now + timedelta(minutes=current_app.config["CHALLENGE_PROOF_MINUTES"]),
+    )
+    db.session.add(proof)
+    db.session.flush()
+    return proof
+
+
+def _live_proof_id(voter_id: int, agent_id: int, now: datetime):
+    return db.session.scalar(
+        select(ChallengeProof.id)
+        .where(
+            ChallengeProof.voter_id == voter_id,
+            ChallengeProof.agent_id == agent_id,
+            ChallengeProof.used_at.is_(None),
+            ChallengeProof.expires_at > now,
+        )
+        .order_by(ChallengeProof.id.desc())
+        .limit(1)
+    )
+
+
+def has_challenge_proof(voter_id: int, agent_id: int) -> bool:
+    """True while this agent holds an unspent, unexpired proof for this voter (read only)."""
+    return _live_proof_id(voter_id, agent_id, utcnow()) is not None
+
+
+def spend_challenge_proof(voter: Voter, agent_id: int) -> ChallengeProof | None:
+    """Spend the agent's proof in one UPDATE that changes exactly one row, or return None.
+
+    Of two requests carrying the same proof (a replayed cookie, a double click), the second
+    finds `used_at` set: on PostgreSQL it waits for the first's row lock, then re-checks.
+    """
+    now = utcnow()
+    proof_id = _live_proof_id(voter.id, agent_id, now)
+    if proof_id is None:
+        return None
+    changed = db.session.execute(
+        update(ChallengeProof)
+        .where(
+            ChallengeProof.id == proof_id,
+            ChallengeProof.used_at.is_(None),
+            ChallengeProof.expires_at > now,
+        )
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1:
+        return None
+    return db.session.get(ChallengeProof, proof_id, populate_existing=True)
 
 
 def _hash_code(code: str) -> str:

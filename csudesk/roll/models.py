@@ -98,8 +98,13 @@ class VoterAccount(db.Model):
     challenge_question: Mapped[str | None] = mapped_column(String(40))
     challenge_answer_hash: Mapped[str | None] = mapped_column(String(200))
     challenge_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Wrong answers in a row and the wait they impose, counted apart for the public
+    # self-service form and for the desk: a stranger typing answers online cannot hold up the
+    # check the voter asks of an agent on the phone (issue 10 item 9).
     challenge_failures: Mapped[int] = mapped_column(Integer, default=0)
     challenge_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    desk_challenge_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    desk_challenge_locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     voter: Mapped[Voter] = relationship(back_populates="account")
 
@@ -137,3 +142,23 @@ class VoteCodeReissue(db.Model):
     voter_id: Mapped[int] = mapped_column(ForeignKey("voter.id", ondelete="CASCADE"), index=True)
     link_id: Mapped[int | None] = mapped_column(ForeignKey("one_time_link.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChallengeProof(db.Model):
+    """An agent's correct check of a voter's challenge answer: it allows one vote-code link.
+
+    Kept here, not in the agent's session cookie (a saved copy of a cookie could be replayed):
+    the reissue spends it in one UPDATE (`used_at IS NULL AND expires_at > now`, one row), in
+    the transaction that issues the link, so one check gives at most one link.
+    """
+
+    __tablename__ = "challenge_proof"
+    __table_args__ = (Index("ix_challenge_proof_voter_agent", "voter_id", "agent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voter_id: Mapped[int] = mapped_column(ForeignKey("voter.id", ondelete="CASCADE"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("one_time_link.id"))

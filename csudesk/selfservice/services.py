@@ -37,7 +37,13 @@ def voter_by_address(raw: str) -> Voter | None:
 
 
 def vote_code_answer_ok(address: str, answer: str) -> bool:
-    """Check a challenge answer in the request: same query and hash cost for any address."""
+    """Check a challenge answer in the request: same query and hash cost for any address.
+
+    What the result is worth is decided by the worker: it counts the attempt on the public
+    channel only (the desk's check keeps its own count) and ignores answers sent while that
+    channel's progressive wait runs, so guessing online neither succeeds faster nor blocks
+    the agents.
+    """
     return accounts.verify_challenge(voter_by_address(address), answer)
 
 
@@ -128,8 +134,10 @@ def _handle(actor: Actor, row: SelfServiceRequest, voter: Voter | None) -> tuple
     try:
         if row.kind == RequestKind.VOTE_CODE:
             support.lock_for_challenge(voter)
-            support.ensure_challenge_checkable(voter)
-            accounts.count_challenge_attempt(voter, bool(row.answer_ok))
+            # The wait is judged at the time the request was made: answers sent in a burst,
+            # or during a wait and processed after it, are refused rather than counted.
+            support.ensure_challenge_checkable(voter, accounts.PUBLIC, at=row.created_at)
+            accounts.count_challenge_attempt(voter, bool(row.answer_ok), accounts.PUBLIC)
             if not row.answer_ok:
                 audit.record(actor, "challenge.check", voter_id=voter.id, correct=False)
                 return Outcome.WRONG_ANSWER, None

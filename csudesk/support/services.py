@@ -24,6 +24,9 @@ class ActionRefused(Exception):
     """The action does not apply now; the message is French and says why."""
 
 
+NO_PROOF = "Vérifiez d'abord la réponse de l'électeur à son défi (étape 1)."
+
+
 @dataclass(frozen=True)
 class IssueResult:
     link: OneTimeLink
@@ -45,14 +48,50 @@ def csu_contact(voter: Voter) -> dict[str, str | None]:
     }
 
 
-def _lock_voter(voter: Voter) -> None:
-    """Serialise actions on one voter (PostgreSQL row lock; SQLite already runs one writer)."""
+def lock_voter(voter: Voter) -> None:
+    """Serialise actions on one voter (PostgreSQL row lock; SQLite already runs one writer).
+
+    Take it before anything is created for the action (a ticket included): a double click's
+    second request then sees what the first one committed. FOR NO KEY UPDATE, not FOR UPDATE:
+    rows that reference the voter (an audit entry, a ticket) take FOR KEY SHARE on it, which
+    must not wait for this lock; otherwise a request appending to the audit chain (after a
+    refusal's rollback) and one holding the voter lock wait for each other (a deadlock).
+    """
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Voter.id).where(Voter.id == voter.id).with_for_update())
+        db.session.execute(
+            select(Voter.id).where(Voter.id == voter.id).with_for_update(key_share=True)
+        )
+
+
+_lock_voter = lock_voter
+
+
+def recent_request_ticket(voter: Voter, purpose: LinkPurpose, address: str) -> Ticket | None:
+    """The open ticket of the identical link asked seconds ago (a double click), if any.
+
+    A second "new ticket" click then joins the first click's ticket instead of opening an
+    empty one: one click, one ticket (issue 10 item 7). Call it with the voter locked.
+    """
+    try:
+        address = roll_address_of(voter, address)
+    except NotOnRoll:
+        return None
+    link = links.recent_duplicate(voter.id, purpose, address)
+    if link is None or link.ticket_id is None:
+        return None
+    ticket = db.session.get(Ticket, link.ticket_id)
+    if ticket is None or ticket.voter_id != voter.id or not ticket.is_open:
+        return None
+    return ticket
 
 
 def _issue(
-    actor: Actor, voter: Voter, purpose: LinkPurpose, address: str, ticket: Ticket | None
+    actor: Actor,
+    voter: Voter,
+    purpose: LinkPurpose,
+    address: str,
+    ticket: Ticket | None,
+    needs_proof: bool = False,
 ) -> IssueResult:
     _lock_voter(voter)
     try:
@@ -76,6 +115,11 @@ def _issue(
             f"Limite atteinte : {limit} liens envoyés à cet électeur en une heure. Nouvel envoi"
             f" possible à partir du {_fmt(oldest + timedelta(hours=1))} (heure de Paris)."
         )
+    proof = None
+    if needs_proof:
+        proof = accounts.spend_challenge_proof(voter, actor.agent_id)
+        if proof is None:
+            raise ActionRefused(NO_PROOF)
     links.revoke_live_links(purpose=purpose, voter_id=voter.id)
     link = links.new_link(
         purpose=purpose,
@@ -85,6 +129,8 @@ def _issue(
         requested_by_agent_id=actor.agent_id,
         channel="desk" if actor.kind == "agent" else "self_service",
     )
+    if proof is not None:
+        proof.link_id = link.id
     enqueue_voter_mail(
         voter,
         address,
@@ -155,34 +201,46 @@ def ensure_voting_open() -> None:
 def lock_for_challenge(voter: Voter) -> None:
     """Lock the voter, then read the attempt count as it is now: parallel checks of the same
     voter's answer wait here, so the attempt limit holds (PostgreSQL; SQLite runs one writer)."""
-    _lock_voter(voter)
+    lock_voter(voter)
     if voter.account is not None:
         db.session.refresh(voter.account)
 
 
-def ensure_challenge_checkable(voter: Voter) -> None:
+def ensure_challenge_set(voter: Voter) -> None:
     account = voter.account
     if account is None or not account.is_activated or not account.has_challenge:
         raise ActionRefused(
             "Le compte n'est pas activé : aucune question défi n'a été choisie."
             " Renvoyez d'abord le lien d'activation."
         )
-    locked = accounts.challenge_locked_until(voter)
+
+
+def ensure_challenge_checkable(voter: Voter, channel: str, at: datetime | None = None) -> None:
+    """The account has a challenge and this channel's wait, if any, is over at `at` (now)."""
+    ensure_challenge_set(voter)
+    locked = accounts.challenge_locked_until(voter, channel, at)
     if locked is not None:
         raise ActionRefused(
-            f"Trop de réponses incorrectes : vérification bloquée jusqu'au {_fmt(locked)}."
+            "Trop de réponses incorrectes : prochaine vérification possible à partir du"
+            f" {_fmt(locked)} (heure de Paris)."
         )
 
 
 def check_challenge_answer(
     actor: Actor, voter: Voter, answer: str, ticket: Ticket | None = None
 ) -> bool:
-    """Say whether the caller's answer to the challenge is right; attempts are limited."""
+    """Say whether the caller's answer to the challenge is right (the desk's check).
+
+    Wrong answers make the next desk check wait (progressively); the public form's attempts
+    are counted apart. A right answer gives the agent one proof, spent by the reissue.
+    """
     ensure_voting_open()
     lock_for_challenge(voter)
-    ensure_challenge_checkable(voter)
+    ensure_challenge_checkable(voter, accounts.DESK)
     ok = accounts.verify_challenge(voter, answer)
-    accounts.count_challenge_attempt(voter, ok)
+    accounts.count_challenge_attempt(voter, ok, accounts.DESK)
+    if ok and actor.agent_id is not None:
+        accounts.grant_challenge_proof(voter, actor.agent_id)
     if ticket is not None:
         add_event(
             ticket,
@@ -203,7 +261,13 @@ def check_challenge_answer(
 def request_vote_code_reissue(
     actor: Actor, voter: Voter, address: str, ticket: Ticket | None = None
 ) -> IssueResult:
-    """Send a vote-code reissue link; the caller has checked the challenge answer first."""
+    """Send a vote-code reissue link once the challenge answer was checked.
+
+    An agent spends the proof of its own correct check (server-side, one link per check); the
+    self-service worker checks the answer in the same transaction just before.
+    """
     ensure_voting_open()
-    ensure_challenge_checkable(voter)
-    return _issue(actor, voter, LinkPurpose.VOTE_CODE, address, ticket)
+    ensure_challenge_set(voter)
+    return _issue(
+        actor, voter, LinkPurpose.VOTE_CODE, address, ticket, needs_proof=actor.kind == "agent"
+    )

@@ -10,6 +10,7 @@ from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.sender import send_due
+from csudesk.roll.models import Voter
 from csudesk.tickets.models import Ticket, TicketEvent
 
 
@@ -286,3 +287,54 @@ def test_empty_challenge_answer_comes_back_audited(client, lille, make_voter, vo
     entry = db.session.query(AuditEntry).order_by(AuditEntry.id.desc()).first()
     assert (entry.action, entry.voter_id) == ("voter.view", voter.id)
     assert details_of(entry) == {"invalid_form": "challenge.check"}
+
+
+def test_a_strangers_wrong_answers_online_do_not_lock_the_desk_check(
+    client, lille, make_voter, voting, app
+):
+    """Issue 10 item 9: the public form and the desk count wrong answers apart."""
+    from csudesk.selfservice import services as selfservice
+
+    voter = make_voter(challenge_answer="Médor")
+    address = voter.emails[0].address
+    app.config["RATELIMIT_PUBLIC_PER_ADDRESS"] = "100 per hour"
+    for guess in ("Rex", "Félix", "Milou", "Idéfix"):
+        posted = client.post("/reassort-code-de-vote", data={"email": address, "answer": guess})
+        assert posted.status_code == 303
+    assert selfservice.process_pending().processed == 4
+    db.session.expire_all()
+    account = db.session.get(Voter, voter.id).account
+    assert account.challenge_locked_until is not None  # the public form now waits
+    page = client.get(f"/guichet/electeurs/{voter.id}").text
+    assert "Étape 1" in page and "Trop de réponses incorrectes" not in page
+    checked = challenge(client, voter, "Médor")
+    assert "Réponse au défi : correcte" in client.get(checked.headers["Location"]).text
+
+
+def test_wrong_answers_at_the_desk_make_the_next_check_wait(client, lille, make_voter, voting):
+    """No lock-out for 30 minutes after 3 answers: a wait that grows with each wrong one."""
+    from datetime import timedelta
+
+    from csudesk.db import utcnow
+
+    voter = make_voter(challenge_answer="Médor")
+    for _ in range(3):
+        challenge(client, voter, "Rex")
+    refused = challenge(client, voter, "Médor")
+    page = client.get(refused.headers["Location"]).text
+    assert "Trop de réponses incorrectes : prochaine vérification possible" in page
+    db.session.expire_all()
+    account = db.session.get(Voter, voter.id).account
+    wait = account.desk_challenge_locked_until - utcnow()
+    assert timedelta(seconds=50) < wait <= timedelta(minutes=1)
+    assert account.challenge_locked_until is None  # the public count is untouched
+    account.desk_challenge_locked_until = utcnow() - timedelta(seconds=1)  # a minute later
+    db.session.commit()
+    challenge(client, voter, "Rex")
+    db.session.expire_all()
+    account = db.session.get(Voter, voter.id).account
+    assert account.desk_challenge_locked_until - utcnow() > timedelta(minutes=1, seconds=50)
+    account.desk_challenge_locked_until = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    right = challenge(client, voter, "Médor")
+    assert "Réponse au défi : correcte" in client.get(right.headers["Location"]).text

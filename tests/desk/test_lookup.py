@@ -6,13 +6,19 @@ from csudesk.audit.models import AuditEntry
 from csudesk.extensions import db
 
 
+def search_by_email(client, address):
+    return client.post("/guichet/recherche", data={"courriel": address})
+
+
 def test_lookup_by_address_shows_the_voter_file(client, lille, make_voter):
     voter = make_voter(
         "DUPONT", "Marie", emails=("marie.dupont@ac-lille.fr", "m.dupont@ac-lille.fr")
     )
-    response = client.get("/guichet/recherche", query_string={"courriel": " M.Dupont@AC-LILLE.fr"})
-    assert response.status_code == 200
-    page = response.text
+    response = search_by_email(client, " M.Dupont@AC-LILLE.fr")
+    # A redirect to the voter file: the address is in no URL, Location included.
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/guichet/electeurs/{voter.id}"
+    page = client.get(response.headers["Location"]).text
     assert "DUPONT Marie" in page
     assert "marie.dupont@ac-lille.fr" in page and "m.dupont@ac-lille.fr" in page
     assert "Non activé" in page
@@ -32,9 +38,12 @@ def test_activated_voter_file_shows_state_not_secrets(client, lille, make_voter)
 
 
 def test_unknown_address_says_so_and_offers_a_ticket(client, lille, directory):
-    page = client.get("/guichet/recherche?courriel=nobody@ac-lille.fr").text
+    page = search_by_email(client, "nobody@ac-lille.fr").text
     assert "Aucun électeur avec l'adresse « nobody@ac-lille.fr »" in page
-    assert "/guichet/tickets/nouveau?courriel=nobody@ac-lille.fr" in page
+    assert "nouveau?courriel=" not in page
+    assert 'href="/guichet/tickets/nouveau?depuis=recherche"' in page
+    form = client.get("/guichet/tickets/nouveau?depuis=recherche").text
+    assert 'value="nobody@ac-lille.fr"' in form  # prefilled from the session, not the URL
 
 
 def test_voter_of_another_csu_shows_only_where_to_hand_over(client, lille, make_voter):
@@ -42,7 +51,7 @@ def test_voter_of_another_csu_shows_only_where_to_hand_over(client, lille, make_
 
     set_contact("AC-25", phone="01 30 00 00 00")
     make_voter("MARTIN", "Paul", emails=("paul.martin@ac-versailles.fr",), uai="0783774D")
-    page = client.get("/guichet/recherche?courriel=paul.martin@ac-versailles.fr").text
+    page = search_by_email(client, "paul.martin@ac-versailles.fr").text
     assert "relève d'une autre cellule" in page
     assert "CSU — Académie de Versailles" in page and "01 30 00 00 00" in page
     assert "MARTIN" not in page and "Paul" not in page
@@ -93,14 +102,19 @@ def test_name_search_by_establishment(client, lille, make_voter):
 @pytest.mark.parametrize(
     "query,message",
     [
-        ({"courriel": ""}, "Saisissez une adresse."),
         ({"nom": ""}, "Saisissez le nom."),
         ({"nom": "Dupont", "uai": "0590001A"}, "lettre de contrôle"),
-        ({"courriel": "x" * 300}, "254"),
     ],
 )
 def test_bad_search_input_gets_a_clear_message(client, lille, query, message):
     response = client.get("/guichet/recherche", query_string=query)
+    assert response.status_code == 400
+    assert message in response.text
+
+
+@pytest.mark.parametrize("address,message", [("", "Saisissez une adresse."), ("x" * 300, "254")])
+def test_bad_address_search_gets_a_clear_message(client, lille, address, message):
+    response = search_by_email(client, address)
     assert response.status_code == 400
     assert message in response.text
 

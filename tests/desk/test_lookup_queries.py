@@ -15,20 +15,32 @@ from csudesk.support.services import resend_activation_link
 from csudesk.tickets.services import create_ticket
 from tests.conftest import ON_POSTGRES
 
-# Agent, the address's voter id, audit chain head and entry, voter file (voter with its
-# account and addresses, links with their mail, tickets, vote-code reissues, self-service
-# requests); PostgreSQL adds the audit chain's lock.
-LOOKUP_PAGE_STATEMENTS = 11 if ON_POSTGRES else 10
+# The lookup is a POST (agent, the address's voter id, audit chain head and entry; PostgreSQL
+# adds the audit chain's lock) that redirects to the voter file (agent, voter file: voter with
+# its account and addresses, links with their mail, tickets, vote-code reissues, self-service
+# requests, the agent's challenge proof; then the audit head and entry, and the lock).
+LOOKUP_POST_STATEMENTS = 5 if ON_POSTGRES else 4
+VOTER_PAGE_STATEMENTS = 11 if ON_POSTGRES else 10
 ADDRESS = "marie.dupont@ac-lille.fr"
 
 
-def _statements_of_lookup(client) -> list[str]:
+def _fresh_request():
     db.session.remove()
     g.pop("_login_user", None)  # Flask-Login keeps the agent on the test's app context
-    with count_queries() as statements:
-        response = client.get("/guichet/recherche", query_string={"courriel": ADDRESS})
+
+
+def _statements_of_lookup(client) -> tuple[list[str], list[str]]:
+    _fresh_request()
+    with count_queries() as posted:
+        found = client.post("/guichet/recherche", data={"courriel": ADDRESS})
+    assert found.status_code == 303
+    _fresh_request()
+    with count_queries() as shown:
+        response = client.get(found.headers["Location"])
     assert response.status_code == 200 and "DUPONT Marie" in response.text
-    return [s for s in statements if not s.startswith("BEGIN")]
+    return tuple(
+        [s for s in statements if not s.startswith("BEGIN")] for statements in (posted, shown)
+    )
 
 
 @pytest.mark.parametrize("history", [0, 4])
@@ -41,14 +53,18 @@ def test_lookup_page_runs_a_fixed_number_of_statements(client, lille, make_voter
         )
         resend_activation_link(agent, voter, (ADDRESS, "m.dupont@ac-lille.fr")[n % 2], ticket)
         db.session.commit()
-    assert len(_statements_of_lookup(client)) == LOOKUP_PAGE_STATEMENTS
+    posted, shown = _statements_of_lookup(client)
+    assert (len(posted), len(shown)) == (LOOKUP_POST_STATEMENTS, VOTER_PAGE_STATEMENTS), (
+        posted,
+        shown,
+    )
 
 
 def test_lookup_page_renders_after_its_transaction_ends(client, lille, make_voter):
     """No query while the template renders: the transaction (and SQLite's lock) is already over."""
     from sqlalchemy import event
 
-    make_voter("DUPONT", "Marie", emails=(ADDRESS,))
+    voter_id = make_voter("DUPONT", "Marie", emails=(ADDRESS,)).id
     db.session.remove()
     g.pop("_login_user", None)
     events: list[str] = []
@@ -62,7 +78,7 @@ def test_lookup_page_renders_after_its_transaction_ends(client, lille, make_vote
     event.listen(db.engine, "before_cursor_execute", on_statement)
     event.listen(db.engine, "commit", on_commit)
     try:
-        response = client.get("/guichet/recherche", query_string={"courriel": ADDRESS})
+        response = client.get(f"/guichet/electeurs/{voter_id}")
     finally:
         event.remove(db.engine, "before_cursor_execute", on_statement)
         event.remove(db.engine, "commit", on_commit)

@@ -75,9 +75,102 @@ def test_activation_sets_password_and_challenge_once(client, activation_token):
     assert voter.account.activated_at is not None
     assert accounts.check_voter_password(voter, "une phrase de passe assez longue")
     assert accounts.verify_challenge(voter, "medor")
-    again = client.get(f"/activation/{token}")
-    assert client.get(again.headers["Location"]).status_code == 410
-    assert "Ce lien a déjà été utilisé" in client.get("/activation").text
+    # Reloading the result (the browser posts again) or opening the mail's link again in the
+    # same browser says plainly that it is done (issue 11), not "Ce lien n'est pas valide".
+    for again in (activate(client), client.get(client.get(f"/activation/{token}").location)):
+        assert again.status_code == 200
+        assert "Ce lien a déjà été utilisé : votre compte électeur est activé" in again.text
+        assert "pas valide" not in again.text
+    assert accounts.check_voter_password(
+        db.session.get(Voter, voter.id), "une phrase de passe assez longue"
+    )
+
+
+def test_a_used_link_in_another_browser_points_to_this_sites_pages(app, activation_token):
+    _, token = activation_token
+    first = app.test_client()
+    first.get(f"/activation/{token}")
+    assert activate(first).status_code == 200
+    other = app.test_client()
+    other.get(f"/activation/{token}")
+    page = other.get("/activation")
+    assert page.status_code == 410
+    assert "Ce lien a déjà été utilisé" in page.text
+    assert "Votre compte électeur est activé" in page.text
+    assert 'href="/lien-non-recu"' in page.text
+    assert 'href="/mot-de-passe-refuse"' in page.text
+    assert "portail élections, saisissez" not in page.text
+
+
+def test_an_unused_expired_activation_link_offers_lien_non_recu(client, activation_token):
+    _, token = activation_token
+    db.session.execute(update(OneTimeLink).values(expires_at=utcnow() - timedelta(minutes=1)))
+    db.session.commit()
+    client.get(f"/activation/{token}")
+    page = client.get("/activation").text
+    assert 'href="/lien-non-recu"' in page and "Votre compte électeur est activé" not in page
+
+
+def session_of(app, response) -> dict:
+    """The session cookie a response set, decoded with the app's secret (signed, not secret)."""
+    cookie = next(
+        h for h in response.headers.getlist("Set-Cookie") if h.startswith("csudesk_session=")
+    )
+    value = cookie.split(";", 1)[0].split("=", 1)[1]
+    return app.session_interface.get_signing_serializer(app).loads(value)
+
+
+@pytest.mark.parametrize(
+    "path,page", [("activation", "/activation"), ("mot-de-passe", "/mot-de-passe")]
+)
+def test_the_session_cookie_never_holds_the_token_nor_its_hash(
+    app, client, make_voter, smtp, path, page
+):
+    """Issue 10 item 5: what the landing keeps cannot be replayed as the link elsewhere."""
+    voter = make_voter(activated=path == "mot-de-passe")
+    send = resend_activation_link if path == "activation" else send_password_reset_link
+    send(Actor.system(), voter, voter.emails[0].address)
+    db.session.commit()
+    token = mailed_token(smtp, path)
+    landing = client.get(f"/{path}/{token}")
+    stored = session_of(app, landing)
+    dumped = repr(stored)
+    link = db.session.scalar(select(OneTimeLink))
+    assert token not in dumped
+    assert links.hash_token(token) == link.token_hash
+    assert link.token_hash not in dumped
+    assert set(stored[f"link:{link.purpose}"]) == {"id", "mac"}
+    # The cookie as stored still opens the page and lets the voter finish.
+    assert client.get(page).status_code == 200
+    data = {"password": "une phrase de passe assez longue"}
+    data["confirmation"] = data["password"]
+    if path == "activation":
+        data.update(question="animal", answer="Médor")
+    done = client.post(page, data=data)
+    assert done.status_code == 200 and "déjà été utilisé" not in done.text
+    assert token not in repr(session_of(app, done))
+    db.session.expire_all()
+    assert db.session.get(OneTimeLink, link.id).used_at is not None
+
+
+def test_a_forged_or_stale_session_claim_opens_nothing(app, client, activation_token, smtp):
+    """A claim whose MAC does not match (another link's id, a token drawn again) is refused."""
+    voter, token = activation_token
+    landing = client.get(f"/activation/{token}")
+    claim = session_of(app, landing)["link:activation"]
+    with client.session_transaction() as session:
+        session["link:activation"] = {"id": claim["id"], "mac": "0" * 64}
+    assert client.get("/activation").status_code == 404
+    with client.session_transaction() as session:
+        session["link:activation"] = claim
+    assert client.get("/activation").status_code == 200
+    link = db.session.get(OneTimeLink, claim["id"])
+    link.token_hash = links.hash_token("drawn again")
+    db.session.commit()
+    assert client.get("/activation").status_code == 404
+    assert activate(client).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(OneTimeLink, claim["id"]).used_at is None
 
 
 @pytest.mark.parametrize(
@@ -173,9 +266,13 @@ def test_vote_code_shown_once_and_the_previous_stops_working(client, make_voter,
     assert accounts.check_vote_code(voter, code)
     assert not accounts.check_vote_code(voter, previous)
     assert voter.vote_code.reissue_count == 2
-    assert client.post("/code-de-vote").status_code in (404, 410)
+    again = client.post("/code-de-vote")  # a reload of the result
+    assert again.status_code == 200 and "code de vote a été affiché" in again.text
+    assert code not in again.text
     client.get(f"/code-de-vote/{token}")
     assert code not in client.get("/code-de-vote").text
+    db.session.expire_all()
+    assert db.session.get(Voter, voter.id).vote_code.reissue_count == 2
 
 
 def test_vote_code_link_after_the_vote_closed(client, make_voter, smtp, app):

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from csudesk.actor import Actor
 from csudesk.db import utcnow
@@ -13,6 +13,7 @@ from csudesk.links.models import LinkState, OneTimeLink
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.sender import send_due
 from csudesk.roll import accounts
+from csudesk.roll.models import ChallengeProof
 from csudesk.support.services import (
     ActionRefused,
     check_challenge_answer,
@@ -119,10 +120,48 @@ def test_vote_code_reissue_only_while_voting(make_voter, agent_actor, app):
     with pytest.raises(ActionRefused, match="pendant le vote"):
         request_vote_code_reissue(agent_actor, voter, voter.emails[0].address)
     app.config["ELECTION"] = VOTING
+    assert check_challenge_answer(agent_actor, voter, "Médor") is True
     assert (
         request_vote_code_reissue(agent_actor, voter, voter.emails[0].address).link.purpose
         == "vote_code"
     )
+
+
+def test_an_agent_reissue_spends_the_proof_of_one_correct_check(
+    make_voter, make_agent, agent_actor, app
+):
+    """The proof is a row: one correct check gives one link, to the agent who checked."""
+    app.config["ELECTION"] = VOTING
+    app.config["LINK_DEDUP_SECONDS"] = 0
+    voter = make_voter(challenge_answer="Médor")
+    address = voter.emails[0].address
+    with pytest.raises(ActionRefused, match="Vérifiez d'abord"):
+        request_vote_code_reissue(agent_actor, voter, address)
+    assert check_challenge_answer(agent_actor, voter, "Médor") is True
+    other = Actor.for_agent(make_agent("autre@csudesk.test"), "192.0.2.2")
+    with pytest.raises(ActionRefused, match="Vérifiez d'abord"):
+        request_vote_code_reissue(other, voter, address)  # another agent's proof is not theirs
+    first = request_vote_code_reissue(agent_actor, voter, address)
+    db.session.commit()
+    proof = db.session.scalar(select(ChallengeProof))
+    assert (proof.agent_id, proof.voter_id, proof.link_id) == (
+        agent_actor.agent_id,
+        voter.id,
+        first.link.id,
+    )
+    assert proof.used_at is not None
+    with pytest.raises(ActionRefused, match="Vérifiez d'abord"):
+        request_vote_code_reissue(agent_actor, voter, address)
+    assert db.session.scalar(select(func.count()).select_from(OneTimeLink)) == 1
+
+
+def test_a_proof_expires(make_voter, agent_actor, app):
+    app.config["ELECTION"] = VOTING
+    voter = make_voter(challenge_answer="Médor")
+    assert check_challenge_answer(agent_actor, voter, "Médor") is True
+    db.session.execute(update(ChallengeProof).values(expires_at=utcnow() - timedelta(seconds=1)))
+    with pytest.raises(ActionRefused, match="Vérifiez d'abord"):
+        request_vote_code_reissue(agent_actor, voter, voter.emails[0].address)
 
 
 def test_challenge_check_is_normalised_and_limited(make_voter, agent_actor, app):
@@ -132,8 +171,49 @@ def test_challenge_check_is_normalised_and_limited(make_voter, agent_actor, app)
     assert check_challenge_answer(agent_actor, voter, "Rex") is False
     assert check_challenge_answer(agent_actor, voter, "Rex") is False
     assert check_challenge_answer(agent_actor, voter, "Rex") is False
-    with pytest.raises(ActionRefused, match="bloquée"):
+    with pytest.raises(ActionRefused, match="Trop de réponses incorrectes"):
         check_challenge_answer(agent_actor, voter, "Médor le chien")
+
+
+def _wait_over(voter, channel):
+    """Let this channel's current wait end, as if its time had passed."""
+    column = "desk_challenge_locked_until" if channel == accounts.DESK else "challenge_locked_until"
+    setattr(voter.account, column, utcnow() - timedelta(seconds=1))
+    db.session.flush()
+
+
+def _wait_minutes(voter, channel) -> float:
+    until = accounts.challenge_locked_until(voter, channel)
+    return round((until - utcnow()).total_seconds() / 60) if until else 0
+
+
+def test_wrong_answers_make_the_next_check_wait_longer_and_longer(make_voter, agent_actor, app):
+    """No wait for the first wrong answers, then 1, 2, 4 ... minutes, at most 30."""
+    app.config["ELECTION"] = VOTING
+    voter = make_voter(challenge_answer="Médor")
+    waits = []
+    for _ in range(9):
+        assert check_challenge_answer(agent_actor, voter, "Rex") is False
+        waits.append(_wait_minutes(voter, accounts.DESK))
+        _wait_over(voter, accounts.DESK)
+    assert waits == [0, 0, 1, 2, 4, 8, 16, 30, 30]
+    assert check_challenge_answer(agent_actor, voter, "Médor") is True
+    assert voter.account.desk_challenge_failures == 0  # a right answer starts again from zero
+    assert check_challenge_answer(agent_actor, voter, "Rex") is False
+    assert _wait_minutes(voter, accounts.DESK) == 0
+
+
+def test_public_wrong_answers_do_not_hold_up_the_desk(make_voter, agent_actor, app):
+    """Anyone can type answers online: that count is the public form's, not the desk's."""
+    app.config["ELECTION"] = VOTING
+    voter = make_voter(challenge_answer="Médor")
+    for _ in range(5):
+        accounts.count_challenge_attempt(voter, False, accounts.PUBLIC)
+    assert accounts.challenge_locked_until(voter, accounts.PUBLIC) is not None
+    assert accounts.challenge_locked_until(voter, accounts.DESK) is None
+    assert check_challenge_answer(agent_actor, voter, "Médor") is True
+    # ... and the desk's right answer does not clear the public count either.
+    assert voter.account.challenge_failures == 5
 
 
 def test_new_vote_code_replaces_the_previous(make_voter):
