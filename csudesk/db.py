@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 # Set only by `clock_at` (the demo's generated activity); None means the real time.
@@ -123,3 +124,13 @@ def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
     elif reading and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+@event.listens_for(Pool, "checkin")
+def _sqlite_writable_again(dbapi_connection, connection_record) -> None:
+    """A connection goes back to the pool writable, whoever uses it next and however."""
+    if connection_record.info.get("query_only") and isinstance(
+        dbapi_connection, sqlite3.Connection
+    ):
+        dbapi_connection.execute("PRAGMA query_only = 0")
+        connection_record.info["query_only"] = False

@@ -167,3 +167,18 @@ def test_the_watching_worker_anchors_new_heads_until_terminated(app, anchor_file
     assert worker.returncode == 0, err
     assert "toutes les 0.2 s" in out
     assert verify_chain(anchors=anchors.read_anchors().anchors).ok
+
+
+def test_the_integrity_page_reads_the_anchors_too(runner, client, auth, make_agent, anchor_file):
+    supervisor = make_agent("sup.nat@csudesk.test", "supervisor", "NATIONAL", "Nina National")
+    auth.login(supervisor.email)
+    append(3)
+    anchor_cli(runner)
+    assert "Journal intègre" in client.post("/supervision/journal/integrite").text
+    head = int(anchor_file.read_text().split()[2])
+    lift_append_only()
+    db.session.execute(text("DELETE FROM audit_entry WHERE id >= :i"), {"i": head - 1})
+    db.session.commit()
+    page = client.post("/supervision/journal/integrite").text
+    assert f"Journal rompu à l'entrée n° {head}<" in page
+    assert "fin du journal tronquée" in page
