@@ -80,12 +80,10 @@ def parse(line: str) -> Anchor | None:
         return None
     _, moment, entry_id, entry_hash, mac = parts
     try:
-        anchor = Anchor(
-            int(entry_id), entry_hash, datetime.strptime(moment, "%Y-%m-%dT%H:%M:%S.%fZ")
-        )
+        at = datetime.strptime(moment, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        anchor = Anchor(int(entry_id), entry_hash, at)
     except ValueError:
         return None
-    anchor = Anchor(anchor.entry_id, anchor.entry_hash, anchor.at.replace(tzinfo=UTC))
     if _signed_part(anchor) != " ".join(parts[:4]):
         return None  # not in canonical form (e.g. leading zeros): not a line this code wrote
     expected = hmac.new(_key(), " ".join(parts[:4]).encode(), hashlib.sha256).hexdigest()
@@ -162,12 +160,7 @@ class AnchorWriter:
     def __init__(self, path: Path | None = None, syslog: str | None = None):
         self.path = path or anchor_path()
         syslog = syslog if syslog is not None else current_app.config.get("AUDIT_ANCHOR_SYSLOG")
-        self._syslog = logging.getLogger(f"csudesk.audit.anchors.syslog.{id(self)}")
-        self._syslog.propagate = False
-        self._syslog.setLevel(logging.INFO)
-        self._handler = _syslog_handler(syslog) if syslog else None
-        if self._handler:
-            self._syslog.addHandler(self._handler)
+        self._syslog = _syslog_handler(syslog) if syslog else None
         self._last = last_anchor(self.path)
 
     def write(self) -> Anchor | None:
@@ -187,15 +180,16 @@ class AnchorWriter:
             os.fsync(fd)
         finally:
             os.close(fd)
-        if self._handler:
-            self._syslog.info(line)
+        if self._syslog:
+            self._syslog.handle(
+                logging.LogRecord(log.name, logging.INFO, __file__, 0, line, None, None)
+            )
         self._last = head
         return head
 
     def close(self) -> None:
-        if self._handler:
-            self._syslog.removeHandler(self._handler)
-            self._handler.close()
+        if self._syslog:
+            self._syslog.close()
 
 
 def watch(writer: AnchorWriter, every: float, stop: threading.Event) -> None:
