@@ -103,6 +103,11 @@ TRUSTED_PROXIES = 0
 
 # Audit chain key; derived from SECRET_KEY when not set.
 AUDIT_HMAC_KEY = None
+# Signed heads of the chain, appended by `flask --app csudesk audit anchor --watch` and read by
+# `audit verify`: a file outside the database (default: instance/audit-anchors.log; in
+# production on another volume, append-only), and syslog when set ("/dev/log" or "host:514").
+AUDIT_ANCHOR_PATH = None
+AUDIT_ANCHOR_SYSLOG = None
 
 # Pagination
 PAGE_SIZE = 50

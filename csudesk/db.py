@@ -1,4 +1,5 @@
-"""Database helpers shared by every domain package: UTC timestamps and SQLite settings."""
+"""Database helpers shared by every domain package: UTC timestamps, SQLite settings, and
+read-only units of work (transactions that never take SQLite's write lock)."""
 
 import sqlite3
 from collections.abc import Iterator
@@ -7,7 +8,9 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 # Set only by `clock_at` (the demo's generated activity); None means the real time.
@@ -69,7 +72,65 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     cursor.close()
 
 
+# Execution option of the connection of a read-only unit of work, read by the "begin" hook.
+READ_ONLY = "csudesk_read_only"
+
+
+@contextmanager
+def read_only(session: Session | scoped_session | None = None) -> Iterator[Session]:
+    """Run a unit of work that only reads, in a transaction of its own (the session's).
+
+    Every other transaction on SQLite starts with BEGIN IMMEDIATE: it takes the database's
+    single write lock at its first statement, so that the services' check-then-write sequences
+    are serialised and never fail half-way with SQLITE_BUSY. A reader holding that lock blocks
+    every writer, for as long as it reads: a streamed CSV export that a slow client downloads
+    made every sign-in wait 10 s and fail with "database is locked". Here the transaction is
+    deferred (plain BEGIN): in WAL mode it reads a snapshot while writers go on, and
+    `PRAGMA query_only` makes any write attempted inside it fail at once instead of upgrading
+    the lock. On PostgreSQL the transaction is READ ONLY.
+
+    The session must have no transaction in progress (commit what the request wrote first);
+    the unit of work is rolled back when the block ends, closing its snapshot. Used by the
+    streamed ticket-log export and the audit commands; the performance issue (issue 14) will
+    extend it to the agent's voter page, whose reads come before its one audit append.
+    """
+    if session is None:
+        from csudesk.extensions import db
+
+        session = db.session
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        raise RuntimeError("commit or roll back before a read-only unit of work")
+    session.connection(execution_options={READ_ONLY: True})
+    try:
+        yield session
+    finally:
+        session.rollback()
+
+
+def _sqlite_query_only(conn: Connection, on: bool) -> None:
+    """Set PRAGMA query_only on this DBAPI connection when it changes (kept across checkouts)."""
+    if conn.info.get("query_only", False) != on:
+        conn.exec_driver_sql(f"PRAGMA query_only = {int(on)}")
+        conn.info["query_only"] = on
+
+
 @event.listens_for(Engine, "begin")
-def _sqlite_on_begin(conn):
+def _on_begin(conn: Connection) -> None:
+    reading = bool(conn.get_execution_options().get(READ_ONLY))
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        _sqlite_query_only(conn, reading)
+        conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    elif reading and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
+@event.listens_for(Pool, "checkin")
+def _sqlite_writable_again(dbapi_connection, connection_record) -> None:
+    """A connection goes back to the pool writable, whoever uses it next and however."""
+    if connection_record.info.get("query_only") and isinstance(
+        dbapi_connection, sqlite3.Connection
+    ):
+        dbapi_connection.execute("PRAGMA query_only = 0")
+        connection_record.info["query_only"] = False

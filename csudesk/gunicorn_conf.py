@@ -24,7 +24,9 @@ def post_fork(server, worker):
     """Workers write the access log: filter it there, whatever file --access-logfile names.
 
     They also log the head of the audit chain after each entry they append ("audit ID HASH"),
-    a copy outside the database for `flask --app csudesk audit verify --head`.
+    a copy outside the database for `flask --app csudesk audit verify --head`. The signed
+    heads that `audit verify` reads by default come from a worker of their own,
+    `flask --app csudesk audit anchor --watch` (README, "Audit trail").
     """
     logging.getLogger("gunicorn.access").addFilter(RedactTokens())
     logging.getLogger("csudesk.audit").setLevel(logging.INFO)

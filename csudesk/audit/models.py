@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import DDL, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from csudesk.db import UTCDateTime, utcnow
@@ -36,3 +36,43 @@ class AuditEntry(db.Model):
     agent = relationship("Agent", foreign_keys=[agent_id])
     target_agent = relationship("Agent", foreign_keys=[target_agent_id])
     voter = relationship("Voter")
+
+
+# The database itself refuses to change or remove an entry (SECURITY.md 18): the same DDL is
+# applied by the migration a7c2d4e6f8b1 (production) and here by create_all (tests, demo).
+# Only the table's owner can lift it (ALTER TABLE ... DISABLE TRIGGER USER on PostgreSQL):
+# the application's role must not own the table. On SQLite anyone who can write the file can
+# drop the triggers: there they stop mistakes and the application, the chain and its anchors
+# catch the rest.
+APPEND_ONLY_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION USING
+        MESSAGE = 'audit_entry is append-only: ' || TG_OP || ' refused',
+        ERRCODE = 'insufficient_privilege';
+END;
+$$
+"""
+APPEND_ONLY_PG_TRIGGERS = (
+    "CREATE TRIGGER audit_entry_append_only BEFORE UPDATE OR DELETE ON audit_entry"
+    " FOR EACH ROW EXECUTE FUNCTION audit_entry_append_only()",
+    "CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry"
+    " FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()",
+)
+APPEND_ONLY_SQLITE_TRIGGERS = tuple(
+    f"CREATE TRIGGER audit_entry_no_{op.lower()} BEFORE {op} ON audit_entry"
+    f" BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only: {op} refused'); END"
+    for op in ("UPDATE", "DELETE")
+)
+
+for _statement in (APPEND_ONLY_FUNCTION, *APPEND_ONLY_PG_TRIGGERS):
+    event.listen(
+        AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="postgresql")
+    )
+for _statement in APPEND_ONLY_SQLITE_TRIGGERS:
+    event.listen(AuditEntry.__table__, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+event.listen(
+    AuditEntry.__table__,
+    "after_drop",
+    DDL("DROP FUNCTION IF EXISTS audit_entry_append_only()").execute_if(dialect="postgresql"),
+)

@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 from csudesk.actor import Actor
 from csudesk.audit.models import AuditEntry
 from csudesk.db import utcnow
+from csudesk.elections.calendar import paris
 from csudesk.extensions import db
 
 log = logging.getLogger("csudesk.audit")
@@ -114,19 +115,37 @@ def parse_head(raw: str) -> tuple[int, str]:
 
 
 def verify_chain(
-    progress: Callable[[int], None] | None = None, noted_head: tuple[int, str] | None = None
+    progress: Callable[[int], None] | None = None,
+    noted_head: tuple[int, str] | None = None,
+    anchors: Iterable[Any] = (),
 ) -> ChainReport:
     """Recompute the chain in id order; report the first entry that does not fit.
 
     The chain alone cannot show that its newest entries were deleted: a head noted earlier
-    (from a previous check, or from the "csudesk.audit" log every append writes) must still be
-    in the chain with the same fingerprint.
+    (by hand, or from the "csudesk.audit" log every append writes) and the signed heads of
+    csudesk.audit.anchors (`anchors`, already checked for their signature) must still be in
+    the chain with the same fingerprint.
     """
+    # id -> (hash, what to say when that entry is missing, what to say when it differs)
+    expected: dict[int, tuple[str, str, str]] = {}
+    for anchor in anchors:
+        when = paris(anchor.at).strftime("%d/%m/%Y %H:%M")
+        expected[anchor.entry_id] = (
+            anchor.entry_hash,
+            f"l'entrée ancrée le {when} n'est plus dans le journal : ses dernières entrées"
+            " ont été supprimées (fin du journal tronquée)",
+            f"l'entrée ancrée le {when} a été remplacée (empreinte différente de l'ancre)",
+        )
+    if noted_head is not None:
+        expected[noted_head[0]] = (
+            noted_head[1],
+            "l'entrée relevée n'est plus dans le journal : des entrées ont été supprimées",
+            "l'entrée relevée a été remplacée (empreinte différente)",
+        )
     key = _key()
     prev = GENESIS
     checked = 0
     head_id = None
-    noted_seen = False
     result = db.session.execute(
         select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000)
     )
@@ -138,12 +157,9 @@ def verify_chain(
                 )
             if not hmac.compare_digest(entry.hash, _digest(key, entry)):
                 return ChainReport(checked, entry.id, "le contenu de l'entrée a été modifié")
-            if noted_head is not None and entry.id == noted_head[0]:
-                if not hmac.compare_digest(entry.hash, noted_head[1]):
-                    return ChainReport(
-                        checked, entry.id, "l'entrée relevée a été remplacée (empreinte différente)"
-                    )
-                noted_seen = True
+            wanted = expected.pop(entry.id, None)
+            if wanted is not None and not hmac.compare_digest(entry.hash, wanted[0]):
+                return ChainReport(checked, entry.id, wanted[2])
             prev = entry.hash
             head_id = entry.id
             checked += 1
@@ -151,12 +167,9 @@ def verify_chain(
                 progress(checked)
     finally:
         result.close()
-    if noted_head is not None and not noted_seen:
-        return ChainReport(
-            checked,
-            noted_head[0],
-            "l'entrée relevée n'est plus dans le journal : des entrées ont été supprimées",
-        )
+    if expected:
+        missing = min(expected)
+        return ChainReport(checked, missing, expected[missing][1], head_id=head_id)
     return ChainReport(checked, head_id=head_id, head_hash=prev if head_id else None)
 
 

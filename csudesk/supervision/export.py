@@ -5,8 +5,11 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+from csudesk.db import read_only
 from csudesk.elections.calendar import paris
 from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
+
+from .ticket_log import LogFilter, export_batches
 
 BOM = "\ufeff"
 HEADER = [
@@ -132,3 +135,14 @@ def csv_chunks(batches: Iterable[Sequence]) -> Iterator[str]:
         buffer.truncate()
         writer.writerows(map(ticket_line, batch))
         yield buffer.getvalue()
+
+
+def csv_stream(log_filter: LogFilter) -> Iterator[str]:
+    """The response body of an export: the CSV of the filtered log, read without the write lock.
+
+    The body is produced while the client downloads, for as long as it takes: its query runs in
+    a read-only unit of work (csudesk.db.read_only), so on SQLite sign-ins and desk actions go
+    on meanwhile. The view commits its audit entry before returning this generator.
+    """
+    with read_only():
+        yield from csv_chunks(export_batches(log_filter))

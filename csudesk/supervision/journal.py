@@ -11,8 +11,10 @@ from sqlalchemy.orm import joinedload
 from csudesk.agents.models import Agent
 from csudesk.agents.services import in_scope
 from csudesk.audit import services as audit
+from csudesk.audit.anchors import read_anchors
 from csudesk.audit.models import AuditEntry
 from csudesk.auth.guards import current_actor
+from csudesk.db import read_only
 from csudesk.elections.calendar import paris_midnight
 from csudesk.extensions import db
 from csudesk.forms import choices
@@ -160,7 +162,10 @@ def verify():
                 noted=noted,
                 head_error=head_error,
             ), 400
-        report = audit.verify_chain(noted_head=noted_head)
+        # The whole chain is read without holding SQLite's write lock, then the check is audited.
+        db.session.commit()
+        with read_only():
+            report = audit.verify_chain(noted_head=noted_head, anchors=read_anchors().anchors)
         if not report.ok:
             entry = db.session.get(AuditEntry, report.broken_id)
         audit.record(

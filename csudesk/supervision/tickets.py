@@ -16,9 +16,9 @@ from csudesk.tickets.models import TicketEvent
 from csudesk.tickets.services import get_ticket_in_scope
 
 from .blueprint import bp, chosen_agent, chosen_csu_ids, set_scope_choices
-from .export import csv_chunks
+from .export import csv_stream
 from .forms import TicketLogForm
-from .ticket_log import Cursor, LogFilter, count, export_batches, log_page
+from .ticket_log import Cursor, LogFilter, count, log_page
 
 
 def _filter_from_request() -> tuple[TicketLogForm, LogFilter | None]:
@@ -80,7 +80,7 @@ def export_tickets():
     db.session.commit()
     filename = f"tickets-{paris(utcnow()).strftime('%Y%m%d-%H%M')}.csv"
     return Response(
-        stream_with_context(csv_chunks(export_batches(log_filter))),
+        stream_with_context(csv_stream(log_filter)),
         mimetype="text/csv",
         headers={
             "Content-Type": "text/csv; charset=utf-8",

@@ -6,6 +6,7 @@ from sqlalchemy import text
 from csudesk.actor import Actor
 from csudesk.audit.services import GENESIS, record, verify_chain
 from csudesk.extensions import db
+from tests.audit.tamper import lift_append_only
 
 
 @pytest.fixture
@@ -25,6 +26,7 @@ def test_chain_is_linked_and_verifies(chain):
 
 
 def test_edit_is_detected(chain):
+    lift_append_only()
     db.session.execute(text("UPDATE audit_entry SET details = '{\"number\": 9}' WHERE id = 3"))
     db.session.commit()
     report = verify_chain()
@@ -32,12 +34,14 @@ def test_edit_is_detected(chain):
 
 
 def test_deletion_is_detected(chain):
+    lift_append_only()
     db.session.execute(text("DELETE FROM audit_entry WHERE id = 2"))
     db.session.commit()
     assert verify_chain().broken_id == 3
 
 
 def test_insertion_is_detected(chain):
+    lift_append_only()
     prev = db.session.execute(text("SELECT hash FROM audit_entry WHERE id = 2")).scalar()
     db.session.execute(text("UPDATE audit_entry SET id = id + 100 WHERE id > 2"))
     db.session.execute(
@@ -54,6 +58,7 @@ def test_insertion_is_detected(chain):
 def test_cli_exit_status(runner, chain):
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "5 entrées vérifiées" in ok.output
+    lift_append_only()
     db.session.execute(text("UPDATE audit_entry SET action = 'x' WHERE id = 4"))
     db.session.commit()
     broken = runner.invoke(args=["audit", "verify"])
@@ -64,6 +69,7 @@ def test_cli_exit_status(runner, chain):
 def test_deleting_the_newest_entries_is_caught_with_a_noted_head(chain):
     report = verify_chain()
     assert report.head_id == 5 and len(report.head_hash) == 64
+    lift_append_only()
     db.session.execute(text("DELETE FROM audit_entry WHERE id >= 4"))
     db.session.commit()
     assert verify_chain().ok  # the chain alone cannot see it
@@ -88,6 +94,7 @@ def test_cli_prints_the_head_and_checks_a_noted_one(runner, chain):
     ok = runner.invoke(args=["audit", "verify"])
     head = ok.output.rsplit(": ", 1)[1].strip()
     assert head.startswith("5:")
+    lift_append_only()
     db.session.execute(text("DELETE FROM audit_entry WHERE id = 5"))
     db.session.commit()
     broken = runner.invoke(args=["audit", "verify", "--head", head])
