@@ -12,12 +12,16 @@ SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 # Public base URL used to build the links sent by mail (never the request's Host header).
 BASE_URL = "http://127.0.0.1:5000"
 
-# Election calendar, Paris time. The 2022 round is the demo default; README shows 2026.
+# Election calendar, Paris time: the 2026 round. The vote runs by internet from Thursday 3 to
+# Thursday 10 December 2026 (arrêté of 2 July 2025). The hours and the portal's opening are set
+# by the organising circular: this default assumes the 2022 round's pattern, portal open seven
+# weeks before the vote (Thursday 15 October 2026, 09:00), vote from 09:00 on the first day to
+# 17:00 on the last. Write the circular's values in instance/config.py if they differ.
 ELECTION = {
-    "name": "Élections professionnelles 2022",
-    "portal_opens": "2022-10-13T09:00",
-    "vote_opens": "2022-12-01T08:00",
-    "vote_closes": "2022-12-08T17:00",
+    "name": "Élections professionnelles 2026",
+    "portal_opens": "2026-10-15T09:00",
+    "vote_opens": "2026-12-03T09:00",
+    "vote_closes": "2026-12-10T17:00",
 }
 
 # One-time links: lifetime counted from the moment the mail is handed to the SMTP server.

@@ -4,6 +4,7 @@ import os
 
 from flask import Flask, current_app
 
+from csudesk.db import utcnow
 from csudesk.elections.calendar import election, paris
 
 
@@ -39,7 +40,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def _layout_context() -> dict:
-    return {"dsfr_available": current_app.extensions["dsfr_available"], "election": election()}
+    cal = election()
+    return {
+        "dsfr_available": current_app.extensions["dsfr_available"],
+        "election": cal,
+        "vote_phase": cal.phase(utcnow()),  # the desk's notice (templates/desk/_vote_phase.html)
+    }
 
 
 def _paris_filter(value, fmt: str = "%d/%m/%Y à %H:%M") -> str:
