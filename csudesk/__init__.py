@@ -47,10 +47,14 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _finish_config(app: Flask) -> None:
+    from csudesk import config as defaults
+
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
             app.instance_path, "csudesk.sqlite3"
         )
+    # An instance LEGAL names only what differs from the defaults.
+    app.config["LEGAL"] = {**defaults.LEGAL, **(app.config.get("LEGAL") or {})}
     if not app.config.get("SECRET_KEY"):
         if not (app.debug or app.testing):
             raise RuntimeError(

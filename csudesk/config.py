@@ -24,6 +24,30 @@ ELECTION = {
     "vote_closes": "2026-12-10T17:00",
 }
 
+# Legal notice, personal-data page and accessibility declaration (/mentions-legales,
+# /donnees-personnelles, /accessibilite): who publishes the site and controls the data, and whom
+# to write to. Every deployment writes its own values in instance/config.py; keys left out keep
+# these defaults (the addresses under .example are placeholders).
+LEGAL = {
+    # Éditeur du site and responsable de traitement (GDPR controller).
+    "publisher": "Ministère de l'Éducation nationale",
+    "publisher_unit": "Direction générale des ressources humaines (DGRH)",
+    "publisher_address": "110 rue de Grenelle, 75357 Paris SP 07",
+    "publication_director": "La directrice ou le directeur général des ressources humaines",
+    "controller": "Ministère de l'Éducation nationale — direction générale des ressources humaines",
+    # Délégué à la protection des données: where voters exercise their rights.
+    "dpo_email": "dpd@education.example",
+    "dpo_address": "Délégué à la protection des données, 110 rue de Grenelle, 75357 Paris SP 07",
+    # Hébergeur (name, address, phone).
+    "host": "Hébergeur à préciser par l'exploitant (LEGAL['host'] dans instance/config.py)",
+    "host_address": "",
+    # Reporting an accessibility barrier.
+    "accessibility_email": "accessibilite-elections@education.example",
+    # How long tickets and their messages are kept after the vote closes (the audit trail is
+    # kept two years, R211-580, whatever this says).
+    "tickets_retention": "jusqu'à l'expiration des délais de recours contentieux contre le scrutin",
+}
+
 # One-time links: lifetime counted from the moment the mail is handed to the SMTP server.
 LINK_TTL_HOURS = {
     "activation": 72,

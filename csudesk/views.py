@@ -15,6 +15,7 @@ def register_blueprints(app: Flask) -> None:
     from csudesk.desk import actions, tickets, views  # noqa: F401 - routes on desk_bp
     from csudesk.desk.blueprint import bp as desk_bp
     from csudesk.portal.views import bp as portal_bp
+    from csudesk.public import legal  # noqa: F401 - routes on public_bp
     from csudesk.public.views import bp as public_bp
     from csudesk.supervision import dashboard, journal  # noqa: F401 - routes on supervision_bp
     from csudesk.supervision import tickets as supervision_tickets  # noqa: F401
