@@ -14,6 +14,7 @@ def register_blueprints(app: Flask) -> None:
     from csudesk.auth.views import bp as auth_bp
     from csudesk.desk import actions, tickets, views  # noqa: F401 - routes on desk_bp
     from csudesk.desk.blueprint import bp as desk_bp
+    from csudesk.health import bp as health_bp
     from csudesk.portal.views import bp as portal_bp
     from csudesk.public import legal  # noqa: F401 - routes on public_bp
     from csudesk.public.views import bp as public_bp
@@ -29,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
         supervision_bp,
         admin_bp,
         agent_password_bp,
+        health_bp,
     ):
         app.register_blueprint(blueprint)
     # The DSFR files are installed by `make dsfr` (npm); without them pages stay usable.
