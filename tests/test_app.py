@@ -65,6 +65,7 @@ def test_plain_postgresql_uri_really_connects(app_config):
     with app.app_context():
         assert db.session.execute(text("SELECT 1")).scalar() == 1
         assert db.engine.dialect.driver == "psycopg"
+        db.session.remove()
         db.engine.dispose()
 
 
