@@ -165,3 +165,24 @@ def test_migrations_produce_the_models_schema(app_config, tmp_path):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_config_example_documents_every_legal_key_and_the_calendar():
+    from pathlib import Path
+
+    import csudesk.config as defaults
+
+    example = (Path(__file__).parent.parent / "instance" / "config.py.example").read_text()
+    block = example.split("# LEGAL = {")[1].split("# }")[0]
+    uncommented = (
+        "LEGAL = {"
+        + "".join(line.removeprefix("#").split("  #")[0] + "\n" for line in block.splitlines())
+        + "}"
+    )
+    namespace: dict = {}
+    exec(uncommented, namespace)  # noqa: S102 - the committed example file
+    assert set(namespace["LEGAL"]) == set(defaults.LEGAL)
+    calendar = example.split("# ELECTION = {")[1].split("# }")[0]
+    for key, value in defaults.ELECTION.items():
+        assert f'#     "{key}": "{value}",' in calendar
+    assert "09:00" in example and "17:00" in example
