@@ -59,6 +59,10 @@ instance/config.py:
 	@echo "SESSION_COOKIE_SECURE = False  # served over plain http on 127.0.0.1" >> $@
 	@echo "BASE_URL = 'http://$(HOST):$(PORT)'" >> $@
 	@echo "MAIL_PORT = $(SMTP_PORT)" >> $@
+	@echo "# The demo's vote is under way whatever the day make run starts (opened three days ago)." >> $@
+	@echo "# Remove these two lines to get the configured 2026 round (csudesk/config.py)." >> $@
+	@echo "from csudesk.elections.demo import demo_election" >> $@
+	@echo "ELECTION = demo_election()" >> $@
 
 db: install instance/config.py  ## Migrate the database and load the demo data when empty
 	$(FLASK) db upgrade
@@ -79,7 +83,7 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 	$(FLASK) mail sink --port $(SMTP_PORT) --maildir instance/demo-mail & \
 	$(FLASK) mail send --watch & \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf \
-	  --access-logfile instance/access.log 'csudesk:create_app()'
+	  --access-logfile instance/access.log wsgi:app
 
 test: install dsfr browser wrk  ## Install and run the whole suite (SQLite, then PostgreSQL if configured)
 	$(BIN)/python -m pytest -q

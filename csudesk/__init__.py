@@ -46,11 +46,27 @@ def _configure_logging(app: Flask) -> None:
     logger.setLevel(logging.WARNING)
 
 
+def database_uri(uri: str) -> str:
+    """`postgresql://` and `postgres://`, the forms everyone writes, use psycopg 3.
+
+    SQLAlchemy maps a bare `postgresql://` to psycopg2, which csudesk does not install.
+    """
+    for scheme in ("postgresql://", "postgres://"):
+        if uri.startswith(scheme):
+            return "postgresql+psycopg://" + uri[len(scheme) :]
+    return uri
+
+
 def _finish_config(app: Flask) -> None:
+    from csudesk import config as defaults
+
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
             app.instance_path, "csudesk.sqlite3"
         )
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(app.config["SQLALCHEMY_DATABASE_URI"])
+    # An instance LEGAL names only what differs from the defaults.
+    app.config["LEGAL"] = {**defaults.LEGAL, **(app.config.get("LEGAL") or {})}
     if not app.config.get("SECRET_KEY"):
         if not (app.debug or app.testing):
             raise RuntimeError(

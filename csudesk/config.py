@@ -12,12 +12,40 @@ SQLALCHEMY_ENGINE_OPTIONS: dict = {}
 # Public base URL used to build the links sent by mail (never the request's Host header).
 BASE_URL = "http://127.0.0.1:5000"
 
-# Election calendar, Paris time. The 2022 round is the demo default; README shows 2026.
+# Election calendar, Paris time: the 2026 round. The vote runs by internet from Thursday 3 to
+# Thursday 10 December 2026 (arrêté of 2 July 2025). The hours and the portal's opening are set
+# by the organising circular: this default assumes the 2022 round's pattern, portal open seven
+# weeks before the vote (Thursday 15 October 2026, 09:00), vote from 09:00 on the first day to
+# 17:00 on the last. Write the circular's values in instance/config.py if they differ.
 ELECTION = {
-    "name": "Élections professionnelles 2022",
-    "portal_opens": "2022-10-13T09:00",
-    "vote_opens": "2022-12-01T08:00",
-    "vote_closes": "2022-12-08T17:00",
+    "name": "Élections professionnelles 2026",
+    "portal_opens": "2026-10-15T09:00",
+    "vote_opens": "2026-12-03T09:00",
+    "vote_closes": "2026-12-10T17:00",
+}
+
+# Legal notice, personal-data page and accessibility declaration (/mentions-legales,
+# /donnees-personnelles, /accessibilite): who publishes the site and controls the data, and whom
+# to write to. Every deployment writes its own values in instance/config.py; keys left out keep
+# these defaults (the addresses under .example are placeholders).
+LEGAL = {
+    # Éditeur du site and responsable de traitement (GDPR controller).
+    "publisher": "Ministère de l'Éducation nationale",
+    "publisher_unit": "Direction générale des ressources humaines (DGRH)",
+    "publisher_address": "110 rue de Grenelle, 75357 Paris SP 07",
+    "publication_director": "La directrice ou le directeur général des ressources humaines",
+    "controller": "Ministère de l'Éducation nationale — direction générale des ressources humaines",
+    # Délégué à la protection des données: where voters exercise their rights.
+    "dpo_email": "dpd@education.example",
+    "dpo_address": "Délégué à la protection des données, 110 rue de Grenelle, 75357 Paris SP 07",
+    # Hébergeur (name, address, phone).
+    "host": "Hébergeur à préciser par l'exploitant (LEGAL['host'] dans instance/config.py)",
+    "host_address": "",
+    # Reporting an accessibility barrier.
+    "accessibility_email": "accessibilite-elections@education.example",
+    # How long tickets and their messages are kept after the vote closes (the audit trail is
+    # kept two years, R211-580, whatever this says).
+    "tickets_retention": "jusqu'à l'expiration des délais de recours contentieux contre le scrutin",
 }
 
 # One-time links: lifetime counted from the moment the mail is handed to the SMTP server.

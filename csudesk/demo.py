@@ -1,4 +1,8 @@
-"""Demo data for `make run`: directory, generated roll, desk accounts, portal activity."""
+"""Demo data for `make run`: directory, generated roll, desk accounts, portal activity.
+
+The directory gets named schools and every CSU a contact (csudesk/directory/demo.py); the
+calendar around today is make run's instance/config.py (csudesk/elections/demo.py).
+"""
 
 import os
 import random
@@ -15,6 +19,7 @@ from csudesk.db import clock_at, utcnow
 from csudesk.demo_activity import DAYS as DEMO_ACTIVITY_DAYS
 from csudesk.demo_activity import ActivitySummary, seed_activity
 from csudesk.directory import services as directory
+from csudesk.directory.demo import name_demo_establishments, set_demo_contacts
 from csudesk.directory.models import CSU
 from csudesk.extensions import db
 from csudesk.passwords import hash_secret
@@ -73,8 +78,7 @@ def seed_demo(voters: int = 20_000, seed: int = 2026) -> DemoSummary:
     directory.load_builtin_directory()
     for csu_code, uai in demo_creps_uais().items():
         directory.attach_establishment(uai, csu_code)
-    for csu_code, (mail, phone, hours) in DEMO_CONTACTS.items():
-        directory.set_contact(csu_code, email=mail, phone=phone, hours=hours)
+    set_demo_contacts(DEMO_CONTACTS)
     db.session.commit()
 
     handle, path = tempfile.mkstemp(suffix=".csv", prefix="csudesk-demo-roll-")
@@ -84,6 +88,8 @@ def seed_demo(voters: int = 20_000, seed: int = 2026) -> DemoSummary:
         import_roll(path)
     finally:
         os.unlink(path)
+    name_demo_establishments()
+    db.session.commit()
 
     activated = _activate_some_accounts(random.Random(seed))
     agents = []

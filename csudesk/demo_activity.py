@@ -18,7 +18,7 @@ from csudesk.audit import services as audit
 from csudesk.audit.models import AuditEntry
 from csudesk.db import clock_at, utcnow
 from csudesk.directory.models import CSU
-from csudesk.elections.calendar import PARIS, paris_day
+from csudesk.elections.calendar import PARIS, election, paris_day
 from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
 from csudesk.links.services import ttl
@@ -258,10 +258,18 @@ def _self_service(plan: Schedule, rng, pools, day: date, summary) -> None:
 
 
 def _vote_code_alerts(plan: Schedule, rng, pools, today: date) -> None:
-    """Two voters whose vote code was reissued three and four times (the alert threshold)."""
+    """Two voters whose vote code was reissued three and four times (the alert threshold).
+
+    Only inside the configured vote: a reissue outside it is refused in real life, so the demo
+    has none when its calendar's vote is not under way.
+    """
+    calendar = election()
     activated = [v for pool in pools.values() for v in pool if db.session.get(VoterAccount, v.id)]
     for voter, count in zip(rng.sample(activated, min(2, len(activated))), (3, 4), strict=False):
         for n in range(count):
+            moment = _moment(today - timedelta(days=1 + n % 2), rng)
+            if not calendar.voting_open(moment):
+                continue
 
             def reissue(voter=voter):
                 accounts.new_vote_code(voter, None)
@@ -269,7 +277,7 @@ def _vote_code_alerts(plan: Schedule, rng, pools, today: date) -> None:
                     Actor("voter", None, "198.51.100.77"), "portal.vote_code", voter_id=voter.id
                 )
 
-            plan.at(_moment(today - timedelta(days=1 + n % 2), rng), reissue)
+            plan.at(moment, reissue)
 
 
 def _transfer_one(plan: Schedule, desk_agents, today: date) -> None:

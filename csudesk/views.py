@@ -4,6 +4,7 @@ import os
 
 from flask import Flask, current_app
 
+from csudesk.db import utcnow
 from csudesk.elections.calendar import election, paris
 
 
@@ -13,7 +14,9 @@ def register_blueprints(app: Flask) -> None:
     from csudesk.auth.views import bp as auth_bp
     from csudesk.desk import actions, tickets, views  # noqa: F401 - routes on desk_bp
     from csudesk.desk.blueprint import bp as desk_bp
+    from csudesk.health import bp as health_bp
     from csudesk.portal.views import bp as portal_bp
+    from csudesk.public import legal  # noqa: F401 - routes on public_bp
     from csudesk.public.views import bp as public_bp
     from csudesk.supervision import dashboard, journal  # noqa: F401 - routes on supervision_bp
     from csudesk.supervision import tickets as supervision_tickets  # noqa: F401
@@ -27,6 +30,7 @@ def register_blueprints(app: Flask) -> None:
         supervision_bp,
         admin_bp,
         agent_password_bp,
+        health_bp,
     ):
         app.register_blueprint(blueprint)
     # The DSFR files are installed by `make dsfr` (npm); without them pages stay usable.
@@ -39,7 +43,12 @@ def register_blueprints(app: Flask) -> None:
 
 
 def _layout_context() -> dict:
-    return {"dsfr_available": current_app.extensions["dsfr_available"], "election": election()}
+    cal = election()
+    return {
+        "dsfr_available": current_app.extensions["dsfr_available"],
+        "election": cal,
+        "vote_phase": cal.phase(utcnow()),  # the desk's notice (templates/desk/_vote_phase.html)
+    }
 
 
 def _paris_filter(value, fmt: str = "%d/%m/%Y à %H:%M") -> str:

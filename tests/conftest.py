@@ -19,6 +19,15 @@ pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.factories", "tests.fixt
 POSTGRES_URL = os.environ.get("CSUDESK_TEST_DATABASE_URL")
 ON_POSTGRES = bool(POSTGRES_URL)
 
+# The tests' calendar: a closed round, whatever today's date (the default, the 2026 round, is
+# voting from 3 to 10 December 2026). A test that needs another phase sets its own.
+PAST_ROUND = {
+    "name": "Élections professionnelles 2022",
+    "portal_opens": "2022-10-13T09:00",
+    "vote_opens": "2022-12-01T09:00",
+    "vote_closes": "2022-12-08T17:00",
+}
+
 
 def base_config(database_uri: str, smtp_port: int) -> dict:
     return {
@@ -32,6 +41,7 @@ def base_config(database_uri: str, smtp_port: int) -> dict:
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_port,
         "RATELIMIT_STORAGE_URI": "memory://",
+        "ELECTION": PAST_ROUND,
     }
 
 

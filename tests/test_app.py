@@ -38,6 +38,62 @@ def test_database_uri_from_environment(tmp_path, monkeypatch):
     assert create_app().config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
 
 
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("postgresql://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:////tmp/x.sqlite3", "sqlite:////tmp/x.sqlite3"),
+    ],
+)
+def test_plain_postgresql_uri_uses_psycopg_3(tmp_path, monkeypatch, given, used):
+    monkeypatch.setenv("CSUDESK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("CSUDESK_SECRET_KEY", "k")
+    monkeypatch.setenv("CSUDESK_SQLALCHEMY_DATABASE_URI", given)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == used
+    with app.app_context():
+        assert db.engine.url.render_as_string(hide_password=False) == used  # no psycopg2 needed
+
+
+def test_plain_postgresql_uri_really_connects(app_config):
+    if not ON_POSTGRES:
+        pytest.skip("needs CSUDESK_TEST_DATABASE_URL")
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://", 1)
+    app = create_app({**app_config, "SQLALCHEMY_DATABASE_URI": plain})
+    with app.app_context():
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
+        assert db.engine.dialect.driver == "psycopg"
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_legal_details_override_key_by_key(tmp_path, monkeypatch):
+    (tmp_path / "config.py").write_text(
+        "SECRET_KEY = 'k'\nLEGAL = {'dpo_email': 'dpd@academie.example'}\n"
+    )
+    monkeypatch.setenv("CSUDESK_INSTANCE_PATH", str(tmp_path))
+    legal = create_app().config["LEGAL"]
+    assert legal["dpo_email"] == "dpd@academie.example"
+    assert legal["publisher"] == "Ministère de l'Éducation nationale"  # the default kept
+
+
+def test_wsgi_module_serves_the_configured_app(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    (tmp_path / "config.py").write_text("SECRET_KEY = 'k'\nPAGE_SIZE = 11\n")
+    monkeypatch.setenv("CSUDESK_INSTANCE_PATH", str(tmp_path))
+    sys.modules.pop("wsgi", None)
+    wsgi = importlib.import_module("wsgi")
+    try:
+        assert wsgi.app.config["PAGE_SIZE"] == 11
+        assert wsgi.app.test_client().get("/nulle-part").status_code == 404
+    finally:
+        sys.modules.pop("wsgi", None)
+
+
 def test_security_headers(client, directory):
     response = client.get("/trouver-ma-csu")
     csp = response.headers["Content-Security-Policy"]
@@ -109,3 +165,24 @@ def test_migrations_produce_the_models_schema(app_config, tmp_path):
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_config_example_documents_every_legal_key_and_the_calendar():
+    from pathlib import Path
+
+    import csudesk.config as defaults
+
+    example = (Path(__file__).parent.parent / "instance" / "config.py.example").read_text()
+    block = example.split("# LEGAL = {")[1].split("# }")[0]
+    uncommented = (
+        "LEGAL = {"
+        + "".join(line.removeprefix("#").split("  #")[0] + "\n" for line in block.splitlines())
+        + "}"
+    )
+    namespace: dict = {}
+    exec(uncommented, namespace)  # noqa: S102 - the committed example file
+    assert set(namespace["LEGAL"]) == set(defaults.LEGAL)
+    calendar = example.split("# ELECTION = {")[1].split("# }")[0]
+    for key, value in defaults.ELECTION.items():
+        assert f'#     "{key}": "{value}",' in calendar
+    assert "09:00" in example and "17:00" in example

@@ -2,8 +2,17 @@
 
 Routing: the CSU of the voter's establishment on the roll when the address is on the roll, else
 the CSU of the establishment the voter gave, else (a valid UAI no académie covers) the national
-queue. The receipt shows the CSU of the establishment given, never the roll's, so its content
-depends only on what the voter typed; both paths run the same queries.
+queue. The roll's cell is the one that can act on the voter's account, so it gets the ticket.
+
+The receipt cannot name that cell: it would tell anyone typing an address whether it is on the
+roll, and where its owner works (SECURITY.md 13). Naming the typed establishment's cell as the
+one handling the request, as the receipt once did, told a voter of another establishment the
+wrong cell. So the receipt says what is true in both cases without saying which one holds:
+the request went to the cell in charge of the voter's file (the roll establishment's cell for an
+address on the roll, else the typed establishment's), and gives the typed establishment's cell
+as a contact, a cell that, asked about an address of another cell, hands the caller over to it
+(the desk's "Autre cellule" answer). Its content depends only on what the voter typed, and both
+paths run the same queries.
 """
 
 from dataclasses import dataclass
@@ -33,7 +42,7 @@ class Receipt:
     reference: str
     uai: str
     establishment_name: str | None
-    csu_id: int  # the CSU of the establishment given, shown to the voter
+    csu_id: int  # the CSU of the establishment given, shown as a contact (not as the handler)
 
 
 def given_establishment(uai: str) -> tuple[CSU, Establishment | None]:

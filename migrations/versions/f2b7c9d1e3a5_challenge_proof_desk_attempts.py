@@ -1,7 +1,7 @@
 """challenge proofs kept server-side; desk challenge attempts counted apart from public ones
 
 Revision ID: f2b7c9d1e3a5
-Revises: e5f1a2b3c4d6
+Revises: a7c2d4e6f8b1
 Create Date: 2026-12-01 08:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'f2b7c9d1e3a5'
-down_revision = 'e5f1a2b3c4d6'
+down_revision = 'a7c2d4e6f8b1'
 branch_labels = None
 depends_on = None
 

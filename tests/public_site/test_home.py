@@ -109,3 +109,16 @@ def test_pages_have_one_main_heading_and_labelled_fields(client, directory, url)
             continue
         field_id = attributes.split('id="')[1].split('"')[0]
         assert f'for="{field_id}"' in page
+
+
+def test_the_default_calendar_is_the_2026_round(client, directory, app):
+    import csudesk.config as defaults
+
+    app.config["ELECTION"] = defaults.ELECTION
+    body = text(client.get("/"))
+    assert "Élections professionnelles 2026 — cellules de soutien aux utilisateurs" in body
+    assert "Assistance aux électeurs — Élections professionnelles 2026" in body
+    assert "Ouverture du portail élections et envoi des liens d'activation : le 15/10/2026" in body
+    assert "Ouverture du vote électronique : le 03/12/2026 à 09 h 00" in body
+    assert "Clôture du vote : le 10/12/2026 à 17 h 00" in body
+    assert "2022" not in body
