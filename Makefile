@@ -72,7 +72,8 @@ db: install instance/config.py  ## Migrate the database and load the demo data w
 run: install dsfr db  ## Install, prepare the demo database, serve on http://127.0.0.1:5000
 	@echo
 	@echo "csudesk: http://$(HOST):$(PORT)/  (agents: http://$(HOST):$(PORT)/connexion)"
-	@echo "Demo mail is printed here by a local SMTP sink on port $(SMTP_PORT); access log in instance/access.log."
+	@echo "Demo mail is printed here by a local SMTP sink on port $(SMTP_PORT); access log in instance/access.log;"
+	@echo "signed heads of the audit trail every minute in instance/audit-anchors.log."
 	@echo "Ctrl+C stops everything."
 	@trap 'kill 0' EXIT INT TERM; \
 	if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then \
@@ -82,6 +83,7 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 	fi; \
 	$(FLASK) mail sink --port $(SMTP_PORT) --maildir instance/demo-mail & \
 	$(FLASK) mail send --watch & \
+	$(FLASK) audit anchor --watch --every 60 & \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf \
 	  --access-logfile instance/access.log wsgi:app
 

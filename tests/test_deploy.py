@@ -71,6 +71,7 @@ def test_units_run_commands_that_exist(app):
         "csudesk-mail@.service",
         "csudesk-migrate.service",
         "csudesk-audit-verify.service",
+        "csudesk-audit-anchor.service",
     }
     for unit, argv in commands.items():
         assert argv[0].endswith("/flask") and argv[1:3] == ["--app", "csudesk"], unit
@@ -82,6 +83,7 @@ def test_units_run_commands_that_exist(app):
         for option in (a for a in argv[5:] if a.startswith("--")):
             assert option in {o for p in command.params for o in p.opts}, (unit, option)
     assert commands["csudesk-mail@.service"][3:] == ["mail", "send", "--watch"]
+    assert commands["csudesk-audit-anchor.service"][3:6] == ["audit", "anchor", "--watch"]
 
 
 def test_nginx_log_hides_tokens_like_gunicorn_does():
