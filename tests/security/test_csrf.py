@@ -94,33 +94,6 @@ def test_logout_needs_the_token(client, make_agent):
     assert client.get("/guichet/").status_code == 200
 
 
-def test_no_get_changes_state(app):
-    """Routes that change something accept POST only (link landings only fill the session)."""
-    landings = {
-        "portal.activation_landing",
-        "portal.password_reset_landing",
-        "portal.vote_code_landing",
-    }
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint in landings or rule.endpoint == "static":
-            continue
-        name = rule.endpoint.rsplit(".", 1)[-1]
-        changing = any(
-            word in rule.rule
-            for word in (
-                "/liens/",
-                "/defi",
-                "/note",
-                "/statut",
-                "/transfert",
-                "/prendre",
-                "/deconnexion",
-            )
-        )
-        if changing:
-            assert rule.methods - {"HEAD", "OPTIONS"} == {"POST"}, (rule.rule, name)
-
-
 def audience(rule) -> str:
     if rule.endpoint in AUDIENCE_OF_ENDPOINT:
         return AUDIENCE_OF_ENDPOINT[rule.endpoint]
