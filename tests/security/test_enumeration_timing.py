@@ -22,12 +22,12 @@ from csudesk.public import antiabuse
 from tests.security.test_secrets import running_calendar
 from tests.security.world import csrf_token_in, new_client
 
-TRIES = {"link-not-received": 40, "password-refused": 40, "vote-code": 24, "contact": 40}
+TRIES = {"link-not-received": 40, "password-refused": 40, "vote-code": 16, "contact": 40}
 WARM_UP = 3
 ROUNDS = 3  # a real leak shows in every round; a burst of load on the machine in one
 FLOOR_SECONDS = 0.003
-VOTERS = 4
-ADDRESSES_PER_VOTER = 11  # a fresh roll address per try: no per-address limit or state shared
+VOTERS = 2
+ADDRESSES_PER_VOTER = 22  # a fresh roll address per try: no per-address limit or state shared
 ANSWER = "Médor"
 
 
