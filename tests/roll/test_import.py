@@ -208,3 +208,83 @@ def test_roll_cli_import_and_generate(runner, directory, tmp_path):
     assert "1 lignes rejetées" in result.output
     assert "ligne 122 : X1 : adresse électronique invalide" in result.output
     assert rejects.read_text(encoding="utf-8").startswith("122;X1")
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        ('E9;"LINE\r\nBREAK\x01";Marie;a@ac-lille.fr;0590001F;travail', "retour à la ligne"),
+        ('E9;DUPONT;"Ma\nrie";a@ac-lille.fr;0590001F;travail', "champ « prénom »"),
+        ('E9;DUPONT;"Ma\rrie";a@ac-lille.fr;0590001F;travail', "retour à la ligne"),
+        ("E9;DUP\x01ONT;Marie;a@ac-lille.fr;0590001F;travail", "(U+0001) dans le champ « nom »"),
+        ("E9;DUPONT;Ma\x7frie;a@ac-lille.fr;0590001F;travail", "(U+007F)"),
+        ("E9;DUPONT;Ma\x85rie;a@ac-lille.fr;0590001F;travail", "(U+0085)"),  # C1 next line
+        ("E9;DUPONT;Ma\trie;a@ac-lille.fr;0590001F;travail", "(U+0009)"),
+        ("E9;DUPONT\u2028X;Marie;a@ac-lille.fr;0590001F;travail", "(U+2028)"),
+        ("E9;\u202eTNOPUD;Marie;a@ac-lille.fr;0590001F;travail", "(U+202E)"),  # bidi override
+        ("E9;DU\u200bPONT;Marie;a@ac-lille.fr;0590001F;travail", "(U+200B)"),  # zero width
+        ("E9;DUPONT;Marie;a@ac-\x00lille.fr;0590001F;travail", "champ « courriels »"),
+        ("E9;DUPONT;Marie;a@ac-lille.fr;0590\x1b001F;travail", "champ « uai »"),
+        ("E9;DUPONT;Marie;a@ac-lille.fr;0590001F;tra\x0bvail", "champ « remise_notice »"),
+        ("E\x009;DUPONT;Marie;a@ac-lille.fr;0590001F;travail", "champ « identifiant »"),
+    ],
+)
+def test_line_breaks_and_invisible_characters_are_rejected(directory, tmp_path, row, reason):
+    report = import_roll(write(tmp_path, ["E1;DUPONT;Jean;jean@ac-lille.fr;0590001F;travail", row]))
+    assert (report.created, report.rejected) == (1, 1)
+    line, text = report.rejects[0]
+    assert line == 3  # where the record starts, even when a quoted field spans two lines
+    assert reason in text
+    # The reason is one printable line: it goes to the terminal and to the rejects file.
+    assert text.isprintable()
+    assert db.session.scalar(select(func.count()).select_from(Voter)) == 1
+
+
+def test_ordinary_names_are_not_mistaken_for_invisible_characters(directory, tmp_path):
+    report = import_roll(
+        write(
+            tmp_path,
+            [
+                "E1;LEFÈVRE-ŒUVRAY;Jérôme-Noël;j.l@ac-lille.fr;0590001F;travail",
+                "E2;D'ALMEIDA Y GONZÁLEZ;Íñigo;i.g@ac-lille.fr;0590001F;travail",
+                "E3;NGUYỄN;Thị Ánh;n.t@ac-lille.fr;0590001F;travail",
+                "E4;O’BRIEN;Siân;s.o@ac-lille.fr;0590001F;travail",
+            ],
+        )
+    )
+    assert (report.created, report.rejected) == (4, 0), report.rejects
+
+
+def test_cli_reports_control_characters_with_their_line_and_stores_nothing(
+    runner, directory, tmp_path
+):
+    path = write(
+        tmp_path,
+        [
+            "E1;DUPONT;Jean;jean@ac-lille.fr;0590001F;travail",
+            'X1;"LINE\r\nBREAK\x01";Marie;x1@ac-lille.fr;0590001F;travail',
+            "X2;DURAND;Pa\x1bul;x2@ac-lille.fr;0590001F;travail",
+            "E2;MARTIN;Paul;paul@ac-lille.fr;0590001F;travail",
+        ],
+    )
+    rejects = tmp_path / "rejects.txt"
+    result = runner.invoke(args=["roll", "import", path, "--rejects", str(rejects)])
+    assert result.exit_code == 0, result.output
+    assert "2 électeurs créés" in result.output
+    assert "2 lignes rejetées" in result.output
+    assert "ligne 3 : X1 : retour à la ligne dans le champ « nom »" in result.output
+    # The two-line record took lines 3 and 4: the next one is line 5.
+    assert "ligne 5 : X2 : caractère invisible non permis (U+001B) dans le champ « prénom »" in (
+        result.output
+    )
+    assert "\x01" not in result.output and "\x1b" not in result.output
+    assert rejects.read_text(encoding="utf-8").splitlines() == [
+        "3;X1 : retour à la ligne dans le champ « nom » : une valeur tient sur une ligne",
+        "5;X2 : caractère invisible non permis (U+001B) dans le champ « prénom » :"
+        " retapez la valeur",
+    ]
+    stored = db.session.scalars(select(Voter.roll_id).order_by(Voter.roll_id)).all()
+    assert stored == ["E1", "E2"]
+    assert not db.session.scalar(
+        select(func.count()).select_from(Voter).where(Voter.last_name.contains("BREAK"))
+    )

@@ -34,6 +34,28 @@ from csudesk.selfservice.masking import CODE_MASK, SECRET_MASK, mask_secrets
         ("réponse au défi : Médor", f"réponse au défi : {SECRET_MASK}"),
         ("essayé Tr0ub4dor&3 puis Soleil!Vert", f"essayé {SECRET_MASK} puis {SECRET_MASK}"),
         ("(Motdepasse2022)", f"({SECRET_MASK})"),
+        # The challenge answer, introduced by the voter's own words (issue 10, item 14).
+        ("ma réponse : medor", f"ma réponse : {SECRET_MASK}"),
+        ("Ma réponse est Médor.", f"Ma réponse est {SECRET_MASK}."),
+        ("ma réponse secrète était rex", f"ma réponse secrète était {SECRET_MASK}"),
+        ("la réponse à ma question est Médor", f"la réponse à ma question est {SECRET_MASK}"),
+        (
+            "la réponse a la question secrète : Rue des Lilas. Merci",
+            f"la réponse a la question secrète : {SECRET_MASK}. Merci",
+        ),
+        ("réponse du défi = medor", f"réponse du défi = {SECRET_MASK}"),
+        # Codes typed in groups without a digit: the code's alphabet has no I, O, 0 or 1.
+        ("ABCD EFGH JKLM NPQR", CODE_MASK),
+        ("mon code ABCD EFGH JKLM NPQR ne marche pas", f"mon code {CODE_MASK} ne marche pas"),
+        ("vu ABCD\u00a0EFGH\u00a0JKLM\u00a0NPQR hier", f"vu {CODE_MASK} hier"),
+        ("ABCD  EFGH\tJKLM NPQR", CODE_MASK),
+        ("code abcd efgh jkmn pqrs", f"code {CODE_MASK}"),
+        ("mon code de vote : abcd efgh jkmn pqrs merci", f"mon code de vote : {CODE_MASK} merci"),
+        (
+            "l'ancien ABCD EFGH JKLM NPQR et le nouveau QRST UVWX YZ23 4567",
+            f"l'ancien {CODE_MASK} et le nouveau {CODE_MASK}",
+        ),
+        ("MERCI ABCD EFGH JKLM NPQR", f"MERCI {CODE_MASK}"),
     ],
 )
 def test_secrets_are_masked(text, expected):
@@ -54,6 +76,22 @@ def test_secrets_are_masked(text, expected):
         "mon code de vote est perdu, je n'ai pas reçu ma notice",
         "le mot de passe est toujours refusé",
         "Il a un n°12345 et c'est URGENT!!!",
+        # "réponse" is an ordinary word; the voter's answer needs "ma" or "à ma question".
+        "Merci pour votre réponse : je vais essayer.",
+        "j'attends votre réponse depuis lundi",
+        "je n'ai pas eu de réponse à ma question",
+        "la réponse à ma question est toujours la même",
+        "ma réponse est refusée alors qu'elle est juste",
+        "ma réponse au défi est bonne",
+        "ma réponse est la bonne",
+        "En réponse à votre courriel du 2 décembre",
+        # Four-letter words in capitals: an I or an O keeps them out of the code's alphabet.
+        "MAIS VOUS AVEZ BIEN REÇU MON MESSAGE",
+        "JE NE SAIS PLUS QUOI FAIRE AVEC MON CODE",
+        "mon code postal : 59000 Lille",
+        "code UAI : 0590001F",
+        "mon code ne marche pas",
+        "le code est faux",
     ],
 )
 def test_ordinary_text_is_kept(text):
