@@ -8,6 +8,7 @@ import contextvars
 import os
 
 import pytest
+from flask import has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -97,7 +98,8 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
-        db.session.commit()
+        if has_app_context():  # not in the follow-up request of follow_redirects
+            db.session.commit()
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 

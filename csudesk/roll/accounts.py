@@ -1,6 +1,5 @@
 """Voter portal account state: password, challenge ("défi") and vote code, hashes only."""
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -227,8 +226,8 @@ def spend_challenge_proof(voter: Voter, agent_id: int) -> ChallengeProof | None:
     return db.session.get(ChallengeProof, proof_id, populate_existing=True)
 
 
-def _hash_code(code: str) -> str:
-    return hashlib.sha256(code.replace("-", "").upper().encode()).hexdigest()
+def _normalize_code(code: str) -> str:
+    return code.replace("-", "").replace(" ", "").upper()
 
 
 def new_vote_code(voter: Voter, link_id: int | None) -> str:
@@ -240,7 +239,7 @@ def new_vote_code(voter: Voter, link_id: int | None) -> str:
     if state is None:
         state = voter.vote_code = VoteCode(voter_id=voter.id, reissue_count=0)
         db.session.add(state)
-    state.code_hash = _hash_code(code)
+    state.code_hash = hash_secret(_normalize_code(code))  # argon2id, as challenge answers
     state.issued_at = now
     state.reissue_count = (state.reissue_count or 0) + 1
     state.last_reissued_at = now
@@ -254,4 +253,4 @@ def check_vote_code(voter: Voter, code: str) -> bool:
     state = voter.vote_code
     if state is None or state.code_hash is None:
         return False
-    return secrets.compare_digest(state.code_hash, _hash_code(code))
+    return verify_secret(state.code_hash, _normalize_code(code))

@@ -110,11 +110,6 @@ def test_agent_passwords_are_argon2id_at_production_cost(app, make_agent):
     assert_production_argon2(agent.password_hash)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="vote codes are stored as an unsalted SHA-256 (roll/accounts._hash_code, owned by"
-    " sec-desk), not as an argon2id hash; issue 10 asks for argon2 parameters on vote codes",
-)
 def test_vote_codes_are_argon2id_at_production_cost(app, make_voter):
     voter = _voter_through_the_portal(app, make_voter)
     link = links.new_link(

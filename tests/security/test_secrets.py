@@ -301,12 +301,6 @@ def test_no_secret_on_any_page_log_or_agent_mail(
         assert secret.replace("-", "").lower() not in stored, f"{name} stored in clear"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 item 6 (sec-forms): a failed sign-in stores what was typed as the e-mail,"
-    " folded, in the audit journal, even when it is no address (a password typed in the"
-    " wrong field)",
-)
 def test_a_password_typed_in_the_email_field_is_kept_nowhere(app, make_agent, caplog):
     caplog.set_level(logging.DEBUG)
     supervisor = make_agent("sup.nat@csudesk.test", "supervisor", "NATIONAL", "Nina National")
