@@ -36,6 +36,8 @@ def register_blueprints(app: Flask) -> None:
     app.context_processor(_layout_context)
     app.add_template_filter(_paris_filter, "paris")
     app.add_template_filter(_nombre_filter, "nombre")
+    app.add_template_filter(plural, "pluriel")
+    app.add_template_filter(csu_short_name, "csu_court")
 
 
 def _layout_context() -> dict:
@@ -50,3 +52,17 @@ def _paris_filter(value, fmt: str = "%d/%m/%Y à %H:%M") -> str:
 def _nombre_filter(value) -> str:
     """French thousands separator (narrow no-break space)."""
     return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) else str(value)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The French word for a count: 0 and 1 take the singular ('0 ticket', '2 tickets')."""
+    if abs(count) < 2:
+        return singular
+    if plural_form is not None:
+        return plural_form
+    return singular if singular.endswith(("s", "x", "z")) else singular + "s"
+
+
+def csu_short_name(name: str) -> str:
+    """A CSU's name without the 'CSU — ' the directory puts first, for 'Guichet — …' lines."""
+    return name.removeprefix("CSU — ").removeprefix("CSU - ") if name else name
