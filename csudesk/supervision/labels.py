@@ -133,4 +133,6 @@ def detail_value(key: str, value: Any) -> str:
 
 def detail_items(details: dict[str, Any]) -> list[tuple[str, str]]:
     """An entry's details as (label, value) pairs, in the order they were recorded."""
-    return [(DETAIL_LABELS.get(key, key), detail_value(key, value)) for key, value in details.items()]
+    return [
+        (DETAIL_LABELS.get(key, key), detail_value(key, value)) for key, value in details.items()
+    ]

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from csudesk.extensions import db
-from tests.fixtures.factories import csu
 
 from .conftest import LILLE_UAI, VERSAILLES_UAI, note_at, status_at, ticket_at
 
