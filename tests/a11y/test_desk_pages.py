@@ -159,7 +159,7 @@ def test_queue_tells_open_from_waiting(client, lille, make_voter):
     assert '<p class="fr-badge fr-badge--sm fr-badge--info">Ouvert</p>' in page
     assert '<p class="fr-badge fr-badge--sm fr-badge--warning">En attente</p>' in page
     assert "2 tickets." in page and open_one.id != waiting.id
-    assert 'tabindex="0" role="region" aria-label="Tickets"' in page
+    assert 'tabindex="0" role="region" aria-label="Tableau des tickets"' in page
 
 
 def test_signed_in_agent_is_text_not_an_aria_label_on_a_span(client, lille):
