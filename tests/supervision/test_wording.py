@@ -171,6 +171,6 @@ def test_dashboard_days_start_at_the_first_ticket_and_figures_read_forwards(clie
         "'", "&#39;"
     )
     assert "<caption>" not in page  # the headings name the tables
-    assert page.count('role="region" aria-labelledby="titre-') >= 1
+    assert 'role="region" aria-label="Tableau des tickets ouverts par jour"' in page
     assert 'aria-current="page">Statistiques</a>' in page
     assert re.search(r"Statistiques du 01/11/2026 au 26/11/2026 — ", page)
