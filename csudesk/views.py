@@ -38,6 +38,7 @@ def register_blueprints(app: Flask) -> None:
     app.add_template_filter(_nombre_filter, "nombre")
     app.add_template_filter(plural, "pluriel")
     app.add_template_filter(csu_short_name, "csu_court")
+    app.add_template_filter(error_title, "error_title")
 
 
 def _layout_context() -> dict:
@@ -66,3 +67,9 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 def csu_short_name(name: str) -> str:
     """A CSU's name without the 'CSU — ' the directory puts first, for 'Guichet — …' lines."""
     return name.removeprefix("CSU — ").removeprefix("CSU - ") if name else name
+
+
+def error_title(title: str, error_state) -> str:
+    """A page title, with "Erreur — " first when the page shows errors (and does not say so)."""
+    title = " ".join(title.split())
+    return f"Erreur — {title}" if error_state and not title.startswith("Erreur") else title
