@@ -166,3 +166,13 @@ def test_signed_in_agent_is_text_not_an_aria_label_on_a_span(client, lille):
     page = client.get("/guichet/").text
     assert 'aria-label="Connecté' not in page
     assert '<span class="fr-sr-only csu-visually-hidden">Connecté : </span>' in page
+
+
+def test_name_search_results_show_the_city_and_the_uai_once(client, lille, make_voter):
+    voter = make_voter("Lefebvre", "Anne")
+    voter.establishment.name, voter.establishment.city = "Lycée Jean Moulin", "Roubaix"
+    db.session.commit()
+    page = client.get("/guichet/recherche?nom=Lefèvre").text
+    row = page.split("<tbody>")[1].split("</tr>")[0]
+    assert "Lycée Jean Moulin, Roubaix — UAI" in row
+    assert row.count("0590001F") == 1
