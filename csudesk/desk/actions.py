@@ -65,7 +65,7 @@ def _refused(actor: Actor, voter: Voter, action: str, reason: str):
     audit.record(actor, f"{action}.refused", voter_id=voter.id, reason=reason)
     db.session.commit()
     flash(reason, "error")
-    return redirect(url_for("desk.voter", voter_id=voter.id) + "#message")
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#confirmation")
 
 
 @bp.post("/electeurs/<int:voter_id>/liens/<action>")
@@ -109,7 +109,7 @@ def send_link(voter_id: int, action: str):
     if action == "vote_code":
         session.get("challenge_ok", {}).pop(str(voter.id), None)
         session.modified = True
-    return redirect(url_for("desk.voter", voter_id=voter.id) + "#message")
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#confirmation")
 
 
 @bp.post("/electeurs/<int:voter_id>/defi")
@@ -138,4 +138,4 @@ def check_challenge(voter_id: int):
         )
     else:
         flash("Réponse au défi : incorrecte.", "error")
-    return redirect(url_for("desk.voter", voter_id=voter.id) + "#message")
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#confirmation")

@@ -50,12 +50,12 @@ def test_voter_file_identity_is_a_list_and_the_usual_call_is_one_press(
         }
     )
     response = client.post(f"/guichet/electeurs/{voter.id}/liens/activation", data=fields)
-    assert response.status_code == 302 and response.headers["Location"].endswith("#message")
+    assert response.status_code == 302 and response.headers["Location"].endswith("#confirmation")
     ticket = db.session.scalar(select(Ticket).where(Ticket.voter_id == voter.id))
     assert (ticket.category, ticket.channel) == ("lien_non_recu", "telephone")
     # Now one open ticket: the action joins it, said in a sentence, no star to answer.
     page = client.get(f"/guichet/electeurs/{voter.id}").text
-    assert '<div id="message" class="csu-message-focus" tabindex="-1">' in page
+    assert '<div id="confirmation" class="csu-message-focus" tabindex="-1">' in page
     form = page.split(f"/guichet/electeurs/{voter.id}/liens/activation")[1].split("</form>")[0]
     assert f"L'action sera rattachée au ticket ouvert {ticket.reference}" in form.replace(
         "&#39;", "'"

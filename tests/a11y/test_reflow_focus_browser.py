@@ -13,7 +13,9 @@ pytestmark = pytest.mark.browser
 LONG = "marie-christine.delafontaine-dupont-aignan@ac-lille.fr"
 
 # A function, not an expression: the CSP (script-src 'self') forbids Playwright's eval.
-FOCUSED_MESSAGE = "() => document.activeElement && document.activeElement.id === 'message'"
+FOCUSED_CONFIRMATION = (
+    "() => document.activeElement && document.activeElement.id === 'confirmation'"
+)
 
 # Elements that scroll sideways, and whether a keyboard user can reach them.
 SCROLLERS = """() => [...document.querySelectorAll('body *')].filter(e => {
@@ -89,11 +91,9 @@ def test_focus_goes_to_the_confirmation_after_an_action(desk, page):
     page.locator("label", has_text="mc.d@ac-lille.fr").first.click()
     page.get_by_role("button", name="Renvoyer le lien d'activation").click()
     page.get_by_role("status").first.wait_for()
-    assert page.url.endswith("#message")
-    page.wait_for_function(
-        "() => document.activeElement && document.activeElement.id === 'message'"
-    )
-    message = page.locator("#message")
+    assert page.url.endswith("#confirmation")
+    page.wait_for_function(FOCUSED_CONFIRMATION)
+    message = page.locator("#confirmation")
     assert "mis en file d'envoi vers mc.d@ac-lille.fr" in message.inner_text()
     assert message.is_visible() and message.evaluate(
         "e => e.getBoundingClientRect().top >= 0 && e.getBoundingClientRect().bottom <= innerHeight"
@@ -102,10 +102,8 @@ def test_focus_goes_to_the_confirmation_after_an_action(desk, page):
     page.goto(f"{url}/guichet/tickets/{ticket.id}")
     page.get_by_label("Ajouter une note").fill("Rappel demain matin")
     page.get_by_role("button", name="Ajouter la note").click()
-    page.wait_for_function(
-        "() => document.activeElement && document.activeElement.id === 'message'"
-    )
-    assert "Note ajoutée" in page.locator("#message").inner_text()
+    page.wait_for_function(FOCUSED_CONFIRMATION)
+    assert "Note ajoutée" in page.locator("#confirmation").inner_text()
 
 
 def test_skip_link_to_the_menu_goes_somewhere_at_320_and_1280_px(desk, page):
@@ -166,3 +164,12 @@ def test_dashboard_and_journal_regions_are_keyboard_scrollable(
     page.goto(live_server.url + "/supervision/?du=2026-11-01&au=2026-11-30")
     days = page.get_by_role("region", name="Tableau des tickets ouverts par jour")
     assert days.locator("tbody tr").first.inner_text().startswith("20/11/2026")
+
+
+def test_a_page_without_confirmation_keeps_focus_where_it_was(live_server, page):
+    # The contact form has a field named "message": nothing may jump to it on load.
+    page.goto(live_server.url + "/nous-ecrire")
+    page.wait_for_load_state("load")
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.activeElement === document.body")
+    assert page.locator("#confirmation").count() == 0
