@@ -176,3 +176,21 @@ def test_name_search_results_show_the_city_and_the_uai_once(client, lille, make_
     row = page.split("<tbody>")[1].split("</tr>")[0]
     assert "Lycée Jean Moulin, Roubaix — UAI" in row
     assert row.count("0590001F") == 1
+
+
+def test_a_stale_ticket_choice_is_explained_on_the_one_press_form(client, lille, make_voter):
+    voter = make_voter(emails=("paul.durand@ac-lille.fr",))
+    response = client.post(
+        f"/guichet/electeurs/{voter.id}/liens/activation",
+        data={
+            "activation-address": "paul.durand@ac-lille.fr",
+            "activation-ticket": "987654",  # a ticket that is not (or no longer) offered
+            "activation-category": "lien_non_recu",
+            "activation-channel": "telephone",
+        },
+    )
+    assert response.status_code == 400
+    form = response.text.split(f"/guichet/electeurs/{voter.id}/liens/activation")[1]
+    form = form.split("</form>")[0]
+    assert '<input type="hidden" name="activation-ticket" value="nouveau">' in form
+    assert 'id="activation-ticket-messages"' in form and "fr-message--error" in form
