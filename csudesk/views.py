@@ -40,6 +40,9 @@ def register_blueprints(app: Flask) -> None:
     app.context_processor(_layout_context)
     app.add_template_filter(_paris_filter, "paris")
     app.add_template_filter(_nombre_filter, "nombre")
+    app.add_template_filter(plural, "pluriel")
+    app.add_template_filter(csu_short_name, "csu_court")
+    app.add_template_filter(error_title, "error_title")
 
 
 def _layout_context() -> dict:
@@ -59,3 +62,23 @@ def _paris_filter(value, fmt: str = "%d/%m/%Y à %H:%M") -> str:
 def _nombre_filter(value) -> str:
     """French thousands separator (narrow no-break space)."""
     return f"{value:,}".replace(",", "\u202f") if isinstance(value, int) else str(value)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    """The French word for a count: 0 and 1 take the singular ('0 ticket', '2 tickets')."""
+    if abs(count) < 2:
+        return singular
+    if plural_form is not None:
+        return plural_form
+    return singular if singular.endswith(("s", "x", "z")) else singular + "s"
+
+
+def csu_short_name(name: str) -> str:
+    """A CSU's name without the 'CSU — ' the directory puts first, for 'Guichet — …' lines."""
+    return name.removeprefix("CSU — ").removeprefix("CSU - ") if name else name
+
+
+def error_title(title: str, error_state) -> str:
+    """A page title, with "Erreur — " first when the page shows errors (and does not say so)."""
+    title = " ".join(title.split())
+    return f"Erreur — {title}" if error_state and not title.startswith("Erreur") else title

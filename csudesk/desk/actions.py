@@ -73,7 +73,7 @@ def _refused(actor: Actor, voter: Voter, action: str, reason: str):
     audit.record(actor, f"{action}.refused", voter_id=voter.id, reason=reason)
     db.session.commit()
     flash(reason, "error")
-    return redirect(url_for("desk.voter", voter_id=voter.id) + "#actions")
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#confirmation")
 
 
 @bp.post("/electeurs/<int:voter_id>/liens/<action>")
@@ -108,7 +108,7 @@ def send_link(voter_id: int, action: str):
             f" (ticket {ticket.reference}).",
             "success",
         )
-    return redirect(url_for("desk.voter", voter_id=voter.id) + "#liens")
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#confirmation")
 
 
 @bp.post("/electeurs/<int:voter_id>/defi")
@@ -134,4 +134,4 @@ def check_challenge(voter_id: int):
         )
     else:
         flash("Réponse au défi : incorrecte.", "error")
-    return redirect(url_for("desk.voter", voter_id=voter.id) + "#actions")
+    return redirect(url_for("desk.voter", voter_id=voter.id) + "#confirmation")

@@ -8,6 +8,9 @@ import math
 from dataclasses import dataclass, field
 
 SERIES_CLASSES = 6  # csu-series-0 .. csu-series-5 in csudesk.css
+LABEL_CHARS = 60  # longer bar labels are shortened (the table beside has them in full)
+CHAR_WIDTH = 6.2  # average width of a character of the 11 px axis font
+PLOT_MIN_WIDTH = 360
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,15 @@ def stacked_columns(
 def horizontal_bars(
     rows: list[tuple[str, list[int]]], series: list[str], width: int = 640
 ) -> Chart:
-    """One bar per row, its values side by side in series order (backlog, actions, channels)."""
-    left, right, top, bar = 230, 50, 8, 22
+    """One bar per row, its values side by side in series order (backlog, actions, channels).
+
+    The label column is as wide as the longest label (up to LABEL_CHARS characters), so that
+    labels are not cut; the plot keeps at least PLOT_MIN_WIDTH.
+    """
+    right, top, bar = 50, 8, 22
+    longest = max((min(len(label), LABEL_CHARS) for label, _ in rows), default=0)
+    left = max(120, round(longest * CHAR_WIDTH) + 14)
+    width = max(width, left + PLOT_MIN_WIDTH + right)
     height = top + len(rows) * (bar + 8) + 30
     ticks = nice_ticks(max((sum(v) for _, v in rows), default=0))
     plot_w = width - left - right
@@ -118,7 +128,7 @@ def horizontal_bars(
                 )
                 chart.rects.append(Rect(x, y, w, bar, s % SERIES_CLASSES, title))
                 x += w
-        shown = label if len(label) <= 34 else label[:33] + "…"
+        shown = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
         chart.y_labels.append(Label(left - 8, y + bar * 0.7, shown))
         chart.value_labels.append(Label(x + 6, y + bar * 0.7, _fmt(sum(values))))
     return chart

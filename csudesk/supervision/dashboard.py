@@ -5,6 +5,7 @@ from flask import render_template, request
 from csudesk.db import utcnow
 from csudesk.elections.calendar import election
 from csudesk.tickets.models import CATEGORY_LABELS
+from csudesk.views import csu_short_name
 
 from . import charts, statistics
 from .blueprint import bp, chosen_csu_ids, set_scope_choices
@@ -62,6 +63,9 @@ def dashboard():
     day_rows = [
         (day, [per_day.get(day, {}).get(c, 0) for c in categories]) for day in period.days()
     ]
+    # The table and the chart start at the first day with a ticket, not weeks of zeros.
+    quiet_days = next((i for i, (_, v) in enumerate(day_rows) if any(v)), len(day_rows))
+    day_rows = day_rows[quiet_days:]
     backlog = statistics.backlog_by_csu(csu_ids)
     actions = statistics.actions_by_type(period, csu_ids)
     links = statistics.links_by_channel(period, csu_ids)
@@ -77,6 +81,7 @@ def dashboard():
         calendar=calendar,
         categories=[CATEGORY_LABELS[c] for c in categories],
         day_rows=day_rows,
+        quiet_days=quiet_days,
         total_tickets=sum(sum(v) for _, v in day_rows),
         days_chart=charts.stacked_columns(
             [(d.strftime("%d/%m"), v) for d, v in day_rows],
@@ -84,7 +89,7 @@ def dashboard():
         ),
         backlog=backlog,
         backlog_chart=charts.horizontal_bars(
-            [(f"{b.name}", [b.open]) for b in backlog[:15]], ["Tickets ouverts"]
+            [(csu_short_name(b.name), [b.open]) for b in backlog[:15]], ["Tickets ouverts"]
         ),
         resolution=statistics.resolution_times(period, csu_ids),
         actions=actions,

@@ -1,4 +1,11 @@
-"""French wording of audit actions, for the supervision pages."""
+"""French wording of the audit trail for supervisors: actions, who acted, and entry details."""
+
+from typing import Any
+
+from csudesk.agents.models import ROLE_LABELS
+from csudesk.links.models import LINK_PURPOSE_LABELS
+from csudesk.selfservice.models import KIND_LABELS, OUTCOME_LABELS
+from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
 
 ACTION_LABELS = {
     "auth.login": "Connexion",
@@ -16,6 +23,9 @@ ACTION_LABELS = {
     "link.password_reset": "Envoi d'un lien de réassort du mot de passe",
     "link.vote_code": "Envoi d'un lien de réassort du code de vote",
     "challenge.check": "Vérification de la réponse au défi",
+    "selfservice.lien_non_recu": "Demande en ligne « lien non reçu » traitée",
+    "selfservice.mot_de_passe_refuse": "Demande en ligne « mot de passe refusé » traitée",
+    "selfservice.code_de_vote": "Demande en ligne de code de vote traitée",
     "portal.activation": "Activation du compte par l'électeur",
     "portal.password_reset": "Nouveau mot de passe choisi par l'électeur",
     "portal.vote_code": "Nouveau code de vote affiché à l'électeur",
@@ -31,6 +41,66 @@ ACTION_LABELS = {
     "agent.password_reset": "Mot de passe d'agent réinitialisé, lien envoyé",
 }
 SUFFIX_LABELS = {"duplicate": "doublon ignoré", "refused": "refusé"}
+ACTOR_LABELS = {"public": "public", "voter": "électeur", "system": "système"}
+
+# Keys of AuditEntry.details, as the journal names them.
+DETAIL_LABELS = {
+    "address": "adresse",
+    "after": "après",
+    "before": "avant",
+    "broken_id": "première entrée rompue",
+    "by": "recherche par",
+    "category": "catégorie",
+    "channel": "canal",
+    "checked": "entrées vérifiées",
+    "correct": "réponse correcte",
+    "courriel": "courriel",
+    "csu": "cellule",
+    "email": "courriel",
+    "filters": "filtres",
+    "first_name": "prénom",
+    "found": "trouvé",
+    "head": "tête de la chaîne",
+    "in_scope": "dans le périmètre",
+    "invalid_form": "formulaire invalide",
+    "kind": "demande",
+    "last_name": "nom",
+    "link_id": "lien n°",
+    "noted_head": "tête relevée",
+    "ok": "intègre",
+    "outcome": "suite donnée",
+    "query": "recherche",
+    "reason": "motif",
+    "request_id": "demande n°",
+    "results": "résultats",
+    "role": "rôle",
+    "to_csu": "vers la cellule",
+    "uai": "UAI",
+    # The ticket log's filter names, inside "filtres".
+    "agent": "agent",
+    "au": "au",
+    "canal": "canal",
+    "categorie": "catégorie",
+    "du": "du",
+    "statut": "statut",
+    "texte": "mots",
+}
+# Coded values worth translating, per key (anything else is shown as recorded).
+VALUE_LABELS: dict[str, dict[str, str]] = {
+    "by": {"email": "courriel", "name": "nom"},
+    "category": dict(CATEGORY_LABELS),
+    "categorie": dict(CATEGORY_LABELS),
+    "channel": dict(CHANNEL_LABELS),
+    "canal": dict(CHANNEL_LABELS),
+    "before": dict(STATUS_LABELS),
+    "after": dict(STATUS_LABELS),
+    "statut": dict(STATUS_LABELS),
+    "role": dict(ROLE_LABELS),
+    "kind": dict(KIND_LABELS),
+    "outcome": dict(OUTCOME_LABELS),
+    "invalid_form": {code: label.lower() for code, label in ACTION_LABELS.items()},
+    "purpose": dict(LINK_PURPOSE_LABELS),
+}
 
 
 def action_label(code: str) -> str:
@@ -41,3 +111,28 @@ def action_label(code: str) -> str:
     if base in ACTION_LABELS and suffix in SUFFIX_LABELS:
         return f"{ACTION_LABELS[base]} ({SUFFIX_LABELS[suffix]})"
     return code
+
+
+def actor_label(actor: str) -> str:
+    """Who acted, when it was not an agent."""
+    return ACTOR_LABELS.get(actor, actor)
+
+
+def detail_value(key: str, value: Any) -> str:
+    """One recorded value for people: '—' for nothing, oui/non, French for coded values."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, dict):
+        return " ; ".join(f"{label} : {text}" for label, text in detail_items(value)) or "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(detail_value(key, v) for v in value) or "—"
+    return VALUE_LABELS.get(key, {}).get(str(value), str(value))
+
+
+def detail_items(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """An entry's details as (label, value) pairs, in the order they were recorded."""
+    return [
+        (DETAIL_LABELS.get(key, key), detail_value(key, value)) for key, value in details.items()
+    ]

@@ -24,7 +24,7 @@ def test_login_lands_on_the_desk_and_is_audited(client, auth, lille_agent):
     response = auth.login("  Anne.Agent@csudesk.test ")
     assert response.status_code == 302 and response.headers["Location"] == "/guichet/"
     page = client.get("/guichet/")
-    assert page.status_code == 200 and "CSU — Académie de Lille" in page.text
+    assert page.status_code == 200 and "<h1>Guichet — Académie de Lille</h1>" in page.text
     assert page.headers["Cache-Control"] == "no-store"
     entry = db.session.query(AuditEntry).filter_by(action="auth.login").one()
     assert entry.agent_id == lille_agent.id and entry.ip == "127.0.0.1"

@@ -28,7 +28,7 @@ def post_link(client, voter, action, address=None, ticket="nouveau", **extra):
 def test_resend_activation_creates_ticket_link_mail_and_audit(client, lille, make_voter, smtp):
     voter = make_voter(emails=("marie.dupont@ac-lille.fr", "m.dupont@ac-lille.fr"))
     response = post_link(client, voter, "activation", "m.dupont@ac-lille.fr")
-    assert response.status_code == 302 and response.headers["Location"].endswith("#liens")
+    assert response.status_code == 302 and response.headers["Location"].endswith("#confirmation")
     page = client.get(response.headers["Location"]).text
     assert "mis en file d&#39;envoi vers m.dupont@ac-lille.fr" in page
     ticket = db.session.scalar(select(Ticket))

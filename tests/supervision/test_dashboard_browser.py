@@ -34,7 +34,7 @@ def test_dashboard_then_yesterdays_tickets(app, live_server, page):
     assert page.locator("#graphique-actions rect").count() >= 3
     # The same figures as a table, which a screen reader gets instead of the drawing.
     assert page.locator("figure.csu-chart").first.get_attribute("aria-hidden") == "true"
-    assert page.get_by_role("table", name="Actions enregistrées au journal d'audit").is_visible()
+    assert page.get_by_role("table", name="Actions des agents, par type").is_visible()
     assert page.get_by_text("Bruno Lefort").first.is_visible()
     if os.environ.get("CSUDESK_SCREENSHOTS"):
         page.screenshot(path=os.environ["CSUDESK_SCREENSHOTS"] + "/dashboard.png", full_page=True)
