@@ -76,8 +76,10 @@ def test_page_states_have_their_own_titles(client, lille, make_voter):
     voter = make_voter("Durand", "Paul", emails=("paul.durand@ac-lille.fr",))
     titles = {
         "home": title(client.get("/guichet/").text),
-        "found_none": title(client.get("/guichet/recherche?courriel=personne@ac-lille.fr").text),
-        "bad_email": title(client.get("/guichet/recherche?courriel=").text),
+        "found_none": title(
+            client.post("/guichet/recherche", data={"courriel": "personne@ac-lille.fr"}).text
+        ),
+        "bad_email": title(client.post("/guichet/recherche", data={"courriel": ""}).text),
         "names": title(client.get("/guichet/recherche?nom=Durand").text),
         "no_names": title(client.get("/guichet/recherche?nom=Zzyzx").text),
         "bad_uai": title(client.get("/guichet/recherche?nom=Durand&uai=1234").text),
@@ -106,14 +108,14 @@ def test_other_cell_panel_gives_what_to_pass_on_or_says_none_is_known(client, li
         None,
     )
     db.session.commit()
-    page = client.get("/guichet/recherche?courriel=jean.v@ac-versailles.fr").text
+    page = client.post("/guichet/recherche", data={"courriel": "jean.v@ac-versailles.fr"}).text
     assert "Cet électeur relève d'une autre cellule : Académie de Versailles" in page
     assert "Aucune coordonnée de cette cellule n'est connue ici" in page
     assert voter.last_name not in page
     versailles.phone, versailles.hours = "01 30 83 44 44", "9 h - 17 h du lundi au vendredi"
     versailles.email = "csu@ac-versailles.fr"
     db.session.commit()
-    page = client.get("/guichet/recherche?courriel=jean.v@ac-versailles.fr").text
+    page = client.post("/guichet/recherche", data={"courriel": "jean.v@ac-versailles.fr"}).text
     assert '<dt>Téléphone</dt><dd><a href="tel:0130834444">01 30 83 44 44</a></dd>' in page
     assert "<dt>Horaires</dt><dd>9 h - 17 h du lundi au vendredi</dd>" in page
     assert '<a href="mailto:csu@ac-versailles.fr">' in page

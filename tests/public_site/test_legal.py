@@ -24,7 +24,7 @@ def test_accessibility_declaration(client):
         " de l'accessibilité (RGAA), version 4.1.2",
         "<h3>Non-conformités</h3>",
         "<h3>Dérogations pour charge disproportionnée</h3>",
-        "auto-évaluation menée en novembre 2026",  # date and method of the last check
+        "auto-évaluation menée le 1<sup>er</sup> décembre 2026",  # date and method of the check
         "axe-core",
         "<h3>Pages du site ayant fait l'objet de la vérification</h3>",
         "Cette déclaration a été établie le 1<sup>er</sup> décembre 2026.",
@@ -33,7 +33,7 @@ def test_accessibility_declaration(client):
         "09 69 39 00 00",
     ):
         assert part in body
-    assert "critère 10.11" in body  # each non-conformity names the criterion
+    assert "critère 10.11" in body  # each defect found names the criterion
 
 
 def test_personal_data_page(client, app):
