@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from bench.harness import ROOT, Database, Row, fmt_int, free_port
+from csudesk.access.services import resend_activation_link
 from csudesk.actor import Actor
 from csudesk.extensions import db
 from csudesk.mail import sender
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.roll.models import Voter
-from csudesk.support.services import resend_activation_link
 
 FIGURE = "outbox sender to a local SMTP sink"
 TARGET_SHARE = 0.5

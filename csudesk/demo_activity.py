@@ -12,6 +12,11 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 
+from csudesk.access.services import (
+    ActionRefused,
+    resend_activation_link,
+    send_password_reset_link,
+)
 from csudesk.actor import Actor
 from csudesk.agents.models import Agent, Role
 from csudesk.audit import services as audit
@@ -25,11 +30,6 @@ from csudesk.links.services import ttl
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter, VoterAccount
-from csudesk.support.services import (
-    ActionRefused,
-    resend_activation_link,
-    send_password_reset_link,
-)
 from csudesk.tickets import services as tickets
 from csudesk.tickets.models import Category, Channel, Status, Ticket
 

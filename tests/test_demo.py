@@ -119,8 +119,8 @@ def test_demo_directory_contacts_and_vote_code_reissue(app, client, auth):
         select(Voter).join(CSU, CSU.id == Voter.csu_id).where(CSU.code == "AC-09").limit(1)
     ).one()
     auth.login("agent.versailles@csudesk.example", demo.DEMO_PASSWORD)
-    answer = client.get(
-        "/guichet/recherche", query_string={"courriel": lille_voter.emails[0].address}
+    answer = client.post(
+        "/guichet/recherche", data={"courriel": lille_voter.emails[0].address}
     ).text
     assert "Cet électeur relève d'une autre cellule" in answer
     assert "03 20 00 00 00" in answer and "csu-elections@ac-lille.example" in answer

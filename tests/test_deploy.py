@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 import csudesk.config as defaults
 from csudesk import create_app
+from csudesk.access.models import SelfServiceRequest
 from csudesk.extensions import db
-from csudesk.selfservice.models import SelfServiceRequest
 from tests.test_health import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

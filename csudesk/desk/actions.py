@@ -3,14 +3,14 @@
 from flask import abort, flash, redirect, url_for
 from sqlalchemy import select
 
+from csudesk.access import services as access
 from csudesk.actor import Actor
 from csudesk.audit import services as audit
 from csudesk.auth.guards import current_actor
+from csudesk.desk.voter_file import voter_tickets
 from csudesk.extensions import db
 from csudesk.links.models import LINK_PURPOSE_LABELS
 from csudesk.roll.models import Voter
-from csudesk.support import services as support
-from csudesk.support.voter_file import voter_tickets
 from csudesk.tickets.models import OPEN_STATUSES, Ticket
 from csudesk.tickets.services import TicketError, create_ticket
 
@@ -19,9 +19,9 @@ from .forms import NEW_TICKET, ChallengeForm, LinkActionForm
 from .views import _voter_page, action_forms
 
 LINK_ACTIONS = {
-    "activation": support.resend_activation_link,
-    "password_reset": support.send_password_reset_link,
-    "vote_code": support.request_vote_code_reissue,
+    "activation": access.resend_activation_link,
+    "password_reset": access.send_password_reset_link,
+    "vote_code": access.request_vote_code_reissue,
 }
 
 
@@ -44,7 +44,7 @@ def _ticket_for(actor: Actor, voter: Voter, form, purpose: str | None = None) ->
     """
     if form.ticket.data == NEW_TICKET:
         earlier = (
-            support.recent_request_ticket(voter, purpose, form.address.data) if purpose else None
+            access.recent_request_ticket(voter, purpose, form.address.data) if purpose else None
         )
         if earlier is not None and (scope() is None or earlier.csu_id in scope()):
             return earlier
@@ -88,11 +88,11 @@ def send_link(voter_id: int, action: str):
             voter, {action: form}, 400, "voter.view", {"invalid_form": f"link.{action}"}
         )
     actor = current_actor()
-    support.lock_voter(voter)
+    access.lock_voter(voter)
     try:
         ticket = _ticket_for(actor, voter, form, action)
         result = LINK_ACTIONS[action](actor, voter, form.address.data, ticket)
-    except (support.ActionRefused, TicketError) as exc:
+    except (access.ActionRefused, TicketError) as exc:
         return _refused(actor, voter, f"link.{action}", str(exc))
     db.session.commit()
     label = LINK_PURPOSE_LABELS[action]
@@ -123,8 +123,8 @@ def check_challenge(voter_id: int):
     actor = current_actor()
     try:
         ticket = _ticket_for(actor, voter, form)
-        correct = support.check_challenge_answer(actor, voter, form.answer.data, ticket)
-    except (support.ActionRefused, TicketError) as exc:
+        correct = access.check_challenge_answer(actor, voter, form.answer.data, ticket)
+    except (access.ActionRefused, TicketError) as exc:
         return _refused(actor, voter, "challenge.check", str(exc))
     db.session.commit()
     if correct:

@@ -6,7 +6,7 @@ from flask_login import current_user
 from csudesk.agents.models import Role
 from csudesk.agents.services import scope_csu_ids
 from csudesk.auth.guards import require_role
-from csudesk.support.voter_file import load_voter
+from csudesk.desk.voter_file import load_voter
 
 bp = Blueprint("desk", __name__, url_prefix="/guichet")
 require_role(bp, Role.AGENT)

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from csudesk.audit import services as audit
 from csudesk.auth.guards import current_actor
 from csudesk.db import utcnow
+from csudesk.desk.voter_file import voter_file
 from csudesk.directory.models import CSU
 from csudesk.directory.services import RoutingError, route_uai
 from csudesk.directory.uai import InvalidUAI, normalize_uai
@@ -15,7 +16,6 @@ from csudesk.extensions import db
 from csudesk.forms import choices
 from csudesk.roll import accounts
 from csudesk.roll.services import find_voter_by_email, search_voters_by_name
-from csudesk.support.voter_file import voter_file
 from csudesk.text import normalize_email
 from csudesk.tickets.models import OPEN_STATUSES, Ticket
 

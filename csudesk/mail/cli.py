@@ -7,9 +7,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from csudesk.access import selfservice
+from csudesk.access.models import OUTCOME_LABELS
 from csudesk.mail import sender
-from csudesk.selfservice import services as selfservice
-from csudesk.selfservice.models import OUTCOME_LABELS
 
 mail_cli = AppGroup("mail", help="The mail outbox.")
 

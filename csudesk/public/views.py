@@ -18,6 +18,8 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from csudesk.access import selfservice
+from csudesk.access.models import RequestKind
 from csudesk.actor import Actor
 from csudesk.db import utcnow
 from csudesk.directory.models import CSU
@@ -31,10 +33,8 @@ from csudesk.net import client_ip
 from csudesk.public import antiabuse
 from csudesk.public.forms import AddressForm, ContactForm, EstablishmentSearchForm, VoteCodeForm
 from csudesk.ratelimits import hashed_key
-from csudesk.selfservice import services as selfservice
-from csudesk.selfservice.contact import ContactMessage, submit_contact
-from csudesk.selfservice.models import RequestKind
 from csudesk.text import is_ascii_digits, normalize_email
+from csudesk.tickets.intake import ContactMessage, submit_contact
 
 bp = Blueprint("public", __name__)
 

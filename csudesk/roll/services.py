@@ -54,6 +54,16 @@ def find_voter_by_email(raw: str) -> tuple[int, int] | None:
     return (row.id, row.csu_id) if row else None
 
 
+def voter_by_address(raw: str) -> Voter | None:
+    """The voter owning this roll address, with account and CSU, in one query."""
+    return db.session.scalar(
+        select(Voter)
+        .join(VoterEmail, VoterEmail.voter_id == Voter.id)
+        .where(VoterEmail.address == normalize_email(raw))
+        .options(joinedload(Voter.account), joinedload(Voter.csu))
+    )
+
+
 @dataclass(frozen=True)
 class NameMatch:
     voter: Voter

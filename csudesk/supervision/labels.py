@@ -2,9 +2,9 @@
 
 from typing import Any
 
+from csudesk.access.models import KIND_LABELS, OUTCOME_LABELS
 from csudesk.agents.models import ROLE_LABELS
 from csudesk.links.models import LINK_PURPOSE_LABELS
-from csudesk.selfservice.models import KIND_LABELS, OUTCOME_LABELS
 from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
 
 ACTION_LABELS = {

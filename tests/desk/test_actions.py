@@ -237,9 +237,9 @@ def test_parallel_challenge_checks_respect_the_attempt_limit(
     import threading
 
     from csudesk import create_app
+    from csudesk.access import services as access
     from csudesk.actor import Actor
     from csudesk.roll.models import Voter
-    from csudesk.support import services as support
     from tests.fixtures.factories import VOTING
 
     voter_id = make_voter(challenge_answer="Médor").id
@@ -260,10 +260,10 @@ def test_parallel_challenge_checks_respect_the_attempt_limit(
             barrier.wait()
             try:
                 outcome = (
-                    "right" if support.check_challenge_answer(actor, voter, answer) else "wrong"
+                    "right" if access.check_challenge_answer(actor, voter, answer) else "wrong"
                 )
                 db.session.commit()
-            except support.ActionRefused:
+            except access.ActionRefused:
                 db.session.rollback()
                 outcome = "locked"
             with lock:
@@ -293,7 +293,7 @@ def test_a_strangers_wrong_answers_online_do_not_lock_the_desk_check(
     client, lille, make_voter, voting, app
 ):
     """Issue 10 item 9: the public form and the desk count wrong answers apart."""
-    from csudesk.selfservice import services as selfservice
+    from csudesk.access import selfservice
 
     voter = make_voter(challenge_answer="Médor")
     address = voter.emails[0].address

@@ -53,7 +53,8 @@ def test_voter_of_another_csu_shows_only_where_to_hand_over(client, lille, make_
     make_voter("MARTIN", "Paul", emails=("paul.martin@ac-versailles.fr",), uai="0783774D")
     page = search_by_email(client, "paul.martin@ac-versailles.fr").text
     assert "relève d'une autre cellule" in page
-    assert "CSU — Académie de Versailles" in page and "01 30 00 00 00" in page
+    assert "Académie de Versailles" in page and "01 30 00 00 00" in page
+    assert "CSU — Académie de Versailles" not in page  # named once, without the prefix
     assert "MARTIN" not in page and "Paul" not in page
 
 
@@ -129,8 +130,8 @@ def test_every_voter_view_is_audited(client, lille, make_voter):
 
 def test_voter_file_lists_the_voters_self_service_requests(client, lille, make_voter):
     """What the voter asked online and what came of it, for the agent on the phone."""
-    from csudesk.selfservice import services as selfservice
-    from csudesk.selfservice.models import RequestKind
+    from csudesk.access import selfservice
+    from csudesk.access.models import RequestKind
 
     voter = make_voter(emails=("marie.dupont@ac-lille.fr", "m.dupont@ac-lille.fr"))
     other = make_voter("MARTIN", "Paul", emails=("paul.martin@ac-lille.fr",))
@@ -156,9 +157,9 @@ def test_requests_stay_with_the_voter_who_made_them_when_an_address_moves(
     client, lille, make_voter
 ):
     """A roll address can pass from one voter to another: its past requests do not follow it."""
+    from csudesk.access import selfservice
+    from csudesk.access.models import RequestKind
     from csudesk.roll.models import VoterEmail
-    from csudesk.selfservice import services as selfservice
-    from csudesk.selfservice.models import RequestKind
 
     before = make_voter("DURAND", "Alix", emails=("x.partage@ac-lille.fr",), uai="0751717J")
     after = make_voter("MARTIN", "Paul", emails=("paul.martin@ac-lille.fr",))
@@ -180,6 +181,6 @@ def test_requests_stay_with_the_voter_who_made_them_when_an_address_moves(
 
 
 def voter_file_requests(voter):
-    from csudesk.support.voter_file import voter_file
+    from csudesk.desk.voter_file import voter_file
 
     return voter_file(voter, None).requests

@@ -9,9 +9,9 @@ import pytest
 from flask import g
 
 from bench.harness import count_queries
+from csudesk.access.services import resend_activation_link
 from csudesk.actor import Actor
 from csudesk.extensions import db
-from csudesk.support.services import resend_activation_link
 from csudesk.tickets.services import create_ticket
 from tests.conftest import ON_POSTGRES
 

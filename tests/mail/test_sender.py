@@ -4,12 +4,12 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from csudesk.access.services import resend_activation_link
 from csudesk.actor import Actor
 from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.sender import backoff, send_due
-from csudesk.support.services import resend_activation_link
 
 
 def queue_one(make_voter, address="marie@ac-lille.fr"):

@@ -5,6 +5,7 @@ import re
 
 from sqlalchemy import select
 
+from csudesk.access.services import resend_activation_link
 from csudesk.actor import Actor
 from csudesk.audit.models import AuditEntry
 from csudesk.extensions import db
@@ -12,7 +13,6 @@ from csudesk.links.models import OneTimeLink
 from csudesk.mail.sender import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
-from csudesk.support.services import resend_activation_link
 from tests.conftest import ON_POSTGRES
 from tests.fixtures.appserver import app_processes
 from tests.links.http import Browser, at_once

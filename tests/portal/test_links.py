@@ -8,6 +8,11 @@ import pytest
 from sqlalchemy import select, update
 
 from csudesk import create_app
+from csudesk.access.services import (
+    request_vote_code_reissue,
+    resend_activation_link,
+    send_password_reset_link,
+)
 from csudesk.actor import Actor
 from csudesk.db import utcnow
 from csudesk.extensions import db
@@ -16,11 +21,6 @@ from csudesk.links.models import OneTimeLink
 from csudesk.mail.sender import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
-from csudesk.support.services import (
-    request_vote_code_reissue,
-    resend_activation_link,
-    send_password_reset_link,
-)
 from tests.conftest import ON_POSTGRES
 from tests.fixtures.factories import VOTING
 

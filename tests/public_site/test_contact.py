@@ -10,7 +10,7 @@ from csudesk.directory.services import set_contact, upsert_establishment
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
 from csudesk.public import antiabuse
-from csudesk.selfservice.masking import CODE_MASK, SECRET_MASK
+from csudesk.tickets.masking import CODE_MASK, SECRET_MASK
 from csudesk.tickets.models import Category, Ticket
 from tests.public_site.test_selfservice import recorded_sql
 

@@ -13,9 +13,9 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
+from csudesk.access.models import SelfServiceRequest
 from csudesk.extensions import db
 from csudesk.public import antiabuse
-from csudesk.selfservice.models import SelfServiceRequest
 from csudesk.tickets.models import Ticket
 from tests.fixtures.appserver import app_processes
 from tests.fixtures.factories import AuthActions

@@ -10,15 +10,15 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, select
 
+from csudesk.access import selfservice
+from csudesk.access.models import SelfServiceRequest
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
 from csudesk.mail.sender import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
-from csudesk.selfservice import services as selfservice
-from csudesk.selfservice.models import SelfServiceRequest
+from tests.access.test_actions import VOTING
 from tests.fixtures.smtp import text_of
-from tests.support.test_actions import VOTING
 
 UNKNOWN = "personne.inconnue@ac-lille.fr"
 

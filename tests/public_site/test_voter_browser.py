@@ -5,11 +5,11 @@ import re
 import pytest
 from sqlalchemy import select
 
+from csudesk.access import selfservice
 from csudesk.directory.services import set_contact, upsert_establishment
 from csudesk.extensions import db
 from csudesk.mail.sender import send_due
 from csudesk.roll.models import Voter
-from csudesk.selfservice import services as selfservice
 from csudesk.tickets.models import Ticket
 from tests.fixtures.smtp import text_of
 

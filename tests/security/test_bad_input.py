@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from csudesk.access.services import resend_activation_link, send_password_reset_link
 from csudesk.actor import Actor
 from csudesk.extensions import db
 from csudesk.mail.sender import send_due
-from csudesk.support.services import resend_activation_link, send_password_reset_link
 from csudesk.tickets.services import create_ticket
 from tests.fixtures.factories import AuthActions
 

@@ -19,13 +19,13 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select, text
 
+from csudesk.access import selfservice
 from csudesk.agents.models import Agent
 from csudesk.extensions import db
 from csudesk.gunicorn_conf import RedactTokens
 from csudesk.mail.sender import send_due
 from csudesk.public import antiabuse
 from csudesk.roll.models import Voter
-from csudesk.selfservice import services as selfservice
 from csudesk.tickets.models import Ticket
 from tests.desk.test_actions import challenge, post_link
 from tests.fixtures.factories import csu

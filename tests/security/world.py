@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from flask.testing import FlaskClient
 from sqlalchemy import inspect, text
 
+from csudesk.access import services as access
 from csudesk.actor import Actor
 from csudesk.agents import services as agents
 from csudesk.audit.models import AuditEntry
@@ -18,7 +19,6 @@ from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.links import services as links
 from csudesk.links.models import LinkPurpose
-from csudesk.support import services as support
 from csudesk.tickets import services as tickets
 from tests.conftest import IsolatedClient
 from tests.fixtures.factories import AGENT_PASSWORD, csu
@@ -83,8 +83,8 @@ def build_world(app, make_agent, make_voter) -> World:
     )
     tickets.add_note(actor, ticket, "Rappeler l'électrice demain.")
     now = utcnow()
-    activation = support.resend_activation_link(actor, new_voter, "paul.durand@ac-lille.fr")
-    reset = support.send_password_reset_link(actor, voter, "marie.dupont@ac-lille.fr")
+    activation = access.resend_activation_link(actor, new_voter, "paul.durand@ac-lille.fr")
+    reset = access.send_password_reset_link(actor, voter, "marie.dupont@ac-lille.fr")
     vote_code = links.new_link(
         purpose=LinkPurpose.VOTE_CODE,
         voter_id=voter.id,

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from csudesk.access.services import resend_activation_link, send_password_reset_link
 from csudesk.actor import Actor
 from csudesk.audit import services as audit
 from csudesk.db import clock_at
@@ -15,7 +16,6 @@ from csudesk.extensions import db
 from csudesk.roll import accounts
 from csudesk.supervision import statistics
 from csudesk.supervision.statistics import Period
-from csudesk.support.services import resend_activation_link, send_password_reset_link
 from tests.fixtures.factories import csu
 
 from .conftest import LILLE_UAI, VERSAILLES_UAI, actor_of, status_at, ticket_at

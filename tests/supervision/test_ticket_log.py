@@ -167,8 +167,8 @@ def test_keyset_pagination_walks_every_ticket_once_both_ways(app, client, auth, 
 
 
 def test_ticket_page_shows_the_whole_history(client, auth, people, log, make_voter):
+    from csudesk.access.services import resend_activation_link
     from csudesk.mail.models import MailStatus, OutboxMail
-    from csudesk.support.services import resend_activation_link
 
     from .conftest import actor_of
 

@@ -5,11 +5,11 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from csudesk.access.models import RequestKind
 from csudesk.actor import Actor
 from csudesk.audit import services as audit
 from csudesk.extensions import db
 from csudesk.links.models import LinkPurpose
-from csudesk.selfservice.models import RequestKind
 from csudesk.supervision.labels import ACTION_LABELS, action_label, detail_items
 
 from .conftest import ticket_at

@@ -5,6 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from csudesk.access.services import (
+    ActionRefused,
+    check_challenge_answer,
+    request_vote_code_reissue,
+    resend_activation_link,
+    send_password_reset_link,
+)
 from csudesk.actor import Actor
 from csudesk.db import utcnow
 from csudesk.extensions import db
@@ -14,13 +21,6 @@ from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.sender import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import ChallengeProof
-from csudesk.support.services import (
-    ActionRefused,
-    check_challenge_answer,
-    request_vote_code_reissue,
-    resend_activation_link,
-    send_password_reset_link,
-)
 from tests.fixtures.factories import VOTING
 from tests.fixtures.smtp import text_of
 

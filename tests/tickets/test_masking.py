@@ -3,7 +3,7 @@
 import pytest
 
 from csudesk.roll import accounts
-from csudesk.selfservice.masking import CODE_MASK, SECRET_MASK, mask_secrets
+from csudesk.tickets.masking import CODE_MASK, SECRET_MASK, mask_secrets
 
 
 @pytest.mark.parametrize(

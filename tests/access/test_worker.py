@@ -2,6 +2,8 @@
 
 from sqlalchemy import func, select
 
+from csudesk.access import selfservice
+from csudesk.access.models import Outcome, RequestKind, SelfServiceRequest
 from csudesk.audit.models import AuditEntry
 from csudesk.audit.services import details_of, verify_chain
 from csudesk.extensions import db
@@ -10,9 +12,7 @@ from csudesk.mail import cli as mail_cli
 from csudesk.mail import sender
 from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import VoterAccount
-from csudesk.selfservice import services as selfservice
-from csudesk.selfservice.models import Outcome, RequestKind, SelfServiceRequest
-from tests.support.test_actions import VOTING
+from tests.access.test_actions import VOTING
 
 
 def submit(kind, address, answer_ok=None):

@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from csudesk.actor import Actor
 from csudesk.directory.models import CSU, Establishment
 from csudesk.directory.services import RoutingError, national_csu, route_uai
-from csudesk.selfservice.masking import mask_secrets
-from csudesk.selfservice.services import voter_by_address
+from csudesk.roll.services import voter_by_address
 from csudesk.text import normalize_email
+from csudesk.tickets.masking import mask_secrets
 from csudesk.tickets.models import Channel
 from csudesk.tickets.services import create_ticket
 

@@ -1,4 +1,4 @@
-"""The three support actions, shared by the desk (agents) and the voters' self-service."""
+"""The voter actions, shared by the desk (agents) and the voters' self-service."""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta

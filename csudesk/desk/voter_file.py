@@ -6,12 +6,12 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from csudesk.access.models import SelfServiceRequest
 from csudesk.db import utcnow
 from csudesk.directory.models import Establishment
 from csudesk.extensions import db
 from csudesk.links.models import LinkPurpose, OneTimeLink
 from csudesk.roll.models import VoteCodeReissue, Voter
-from csudesk.selfservice.models import SelfServiceRequest
 from csudesk.tickets.models import Ticket
 
 LINKS_SHOWN = 20

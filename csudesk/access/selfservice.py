@@ -9,31 +9,21 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
+from csudesk.access import services as access
+from csudesk.access.models import Outcome, RequestKind, SelfServiceRequest
 from csudesk.actor import Actor
 from csudesk.audit import services as audit
 from csudesk.db import utcnow
 from csudesk.elections.calendar import election
 from csudesk.extensions import db
 from csudesk.roll import accounts
-from csudesk.roll.models import Voter, VoterEmail
-from csudesk.selfservice.models import Outcome, RequestKind, SelfServiceRequest
-from csudesk.support import services as support
+from csudesk.roll.models import Voter
+from csudesk.roll.services import voter_by_address
 from csudesk.text import normalize_email
 
 log = logging.getLogger(__name__)
 BATCH = 50
-
-
-def voter_by_address(raw: str) -> Voter | None:
-    """The voter owning this roll address, with account and CSU, in one query."""
-    return db.session.scalar(
-        select(Voter)
-        .join(VoterEmail, VoterEmail.voter_id == Voter.id)
-        .where(VoterEmail.address == normalize_email(raw))
-        .options(joinedload(Voter.account), joinedload(Voter.csu))
-    )
 
 
 def vote_code_answer_ok(address: str, answer: str) -> bool:
@@ -133,26 +123,26 @@ def _handle(actor: Actor, row: SelfServiceRequest, voter: Voter | None) -> tuple
     activated = voter.account is not None and voter.account.is_activated
     try:
         if row.kind == RequestKind.VOTE_CODE:
-            support.lock_for_challenge(voter)
+            access.lock_for_challenge(voter)
             # The wait is judged at the time the request was made: answers sent in a burst,
             # or during a wait and processed after it, are refused rather than counted.
-            support.ensure_challenge_checkable(voter, accounts.PUBLIC, at=row.created_at)
+            access.ensure_challenge_checkable(voter, accounts.PUBLIC, at=row.created_at)
             accounts.count_challenge_attempt(voter, bool(row.answer_ok), accounts.PUBLIC)
             if not row.answer_ok:
                 audit.record(actor, "challenge.check", voter_id=voter.id, correct=False)
                 return Outcome.WRONG_ANSWER, None
             audit.record(actor, "challenge.check", voter_id=voter.id, correct=True)
-            result = support.request_vote_code_reissue(actor, voter, row.address)
+            result = access.request_vote_code_reissue(actor, voter, row.address)
             sent = Outcome.VOTE_CODE_SENT
         elif activated:
             # "Lien non reçu" from an activated account and "mot de passe refusé" both need
             # a new password: the reset link.
-            result = support.send_password_reset_link(actor, voter, row.address)
+            result = access.send_password_reset_link(actor, voter, row.address)
             sent = Outcome.PASSWORD_RESET_SENT
         else:
             # Never activated: there is no password to reset, the activation link creates one.
-            result = support.resend_activation_link(actor, voter, row.address)
+            result = access.resend_activation_link(actor, voter, row.address)
             sent = Outcome.ACTIVATION_SENT
-    except support.ActionRefused as exc:
+    except access.ActionRefused as exc:
         return Outcome.REFUSED, str(exc)
     return (Outcome.DUPLICATE if result.duplicate else sent), None
