@@ -13,6 +13,8 @@ from flask_wtf.form import _Auto
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import SelectChoice
 
+from csudesk.exceptions import ServiceError
+
 FORM_MIMETYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -59,3 +61,13 @@ def refuse_unreadable_body():
 def choices(pairs: Iterable[tuple[object, str]]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms choices (tuples are deprecated since WTForms 3.3)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def populate_errors(form, error: ServiceError, field: str | None = None) -> None:
+    """Put a service's refusal on the form: on its field, else on `field`, else form-wide."""
+    name = error.field or field
+    target = getattr(form, name, None) if name else None
+    if target is not None:
+        target.errors.append(str(error))
+    else:
+        form.form_errors.append(str(error))

@@ -10,6 +10,7 @@ from csudesk.actor import Actor
 from csudesk.audit import services as audit
 from csudesk.db import utcnow
 from csudesk.elections.calendar import election, paris
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.links import services as links
 from csudesk.links.models import LINK_PURPOSE_LABELS, LinkPurpose, OneTimeLink
@@ -20,7 +21,7 @@ from csudesk.tickets.models import Ticket
 from csudesk.tickets.services import add_event
 
 
-class ActionRefused(Exception):
+class ActionRefused(ServiceError):
     """The action does not apply now; the message is French and says why."""
 
 

@@ -4,13 +4,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from csudesk import uow
 from csudesk.agents import services as agents
 from csudesk.agents.models import Agent, Role
 from csudesk.audit.models import AuditEntry
 from csudesk.auth.guards import current_actor, require_role
 from csudesk.directory.models import CSU
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
-from csudesk.forms import choices
+from csudesk.forms import choices, populate_errors
 from csudesk.text import escape_like
 
 from .forms import NewAgentForm, RoleForm
@@ -69,11 +71,10 @@ def new_agent():
                 csu=db.session.get(CSU, form.csu.data),
             )
             agents.reset_password(actor, agent)
-        except agents.AgentError as exc:
-            db.session.rollback()
-            form.email.errors.append(str(exc))
+        except ServiceError as exc:
+            uow.discard()
+            populate_errors(form, exc, "email")
         else:
-            db.session.commit()
             flash(
                 f"Compte créé ; un lien pour choisir le mot de passe part à {agent.email}.",
                 "success",
@@ -115,11 +116,10 @@ def change_role(agent_id: int):
         agents.change_role_and_scope(
             current_actor(), agent, form.role.data, db.session.get(CSU, form.csu.data)
         )
-    except agents.AgentError as exc:
-        db.session.rollback()
-        form.role.errors.append(str(exc))
+    except ServiceError as exc:
+        uow.discard()
+        populate_errors(form, exc, "role")
         return _agent_page(agent, form, 400)
-    db.session.commit()
     flash(f"Rôle et périmètre de {agent.name} enregistrés ; ses sessions sont closes.", "success")
     return redirect(url_for("admin.agent", agent_id=agent.id))
 
@@ -131,11 +131,10 @@ def set_active(agent_id: int):
     active = request.form.get("actif") == "1"
     try:
         agents.set_active(current_actor(), agent, active)
-    except agents.AgentError as exc:
-        db.session.rollback()
+    except ServiceError as exc:
+        uow.discard()
         flash(str(exc), "error")
         return redirect(url_for("admin.agent", agent_id=agent.id))
-    db.session.commit()
     flash(f"Compte de {agent.name} {'réactivé' if active else 'désactivé'}.", "success")
     return redirect(url_for("admin.agent", agent_id=agent.id))
 
@@ -149,10 +148,9 @@ def reset_password(agent_id: int):
         return redirect(url_for("admin.agent", agent_id=agent.id))
     try:
         agents.reset_password(current_actor(), agent)
-    except agents.AgentError as exc:
-        db.session.rollback()
+    except ServiceError as exc:
+        uow.discard()
         flash(str(exc), "error")
         return redirect(url_for("admin.agent", agent_id=agent.id))
-    db.session.commit()
     flash(f"Mot de passe réinitialisé ; un lien part à {agent.email}.", "success")
     return redirect(url_for("admin.agent", agent_id=agent.id))

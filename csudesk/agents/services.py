@@ -9,6 +9,7 @@ from csudesk.audit import services as audit
 from csudesk.db import utcnow
 from csudesk.directory.models import CSU
 from csudesk.elections.calendar import election
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.links import services as links
 from csudesk.links.models import LinkPurpose, OneTimeLink
@@ -20,7 +21,7 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 
 
-class AgentError(ValueError):
+class AgentError(ServiceError):
     """A refused administrative change; the message is French."""
 
 

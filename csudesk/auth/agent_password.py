@@ -9,14 +9,14 @@ from flask_login import logout_user
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from csudesk import uow
 from csudesk.agents.services import (
     MAX_PASSWORD_LENGTH,
-    AgentError,
     agent_of_link,
     set_password_with_link,
 )
-from csudesk.extensions import db
-from csudesk.forms import Form
+from csudesk.exceptions import ServiceError
+from csudesk.forms import Form, populate_errors
 from csudesk.links.models import LinkPurpose
 from csudesk.links.services import describe_unusable, find_usable
 from csudesk.net import client_ip
@@ -86,11 +86,10 @@ def choose():
     if form.validate_on_submit():
         try:
             set_password_with_link(token, form.password.data, client_ip())
-        except AgentError as exc:
-            db.session.rollback()
-            form.password.errors.append(str(exc))
+        except ServiceError as exc:
+            uow.discard()
+            populate_errors(form, exc, "password")
         else:
-            db.session.commit()
             session.pop(SESSION_KEY, None)
             logout_user()
             flash("Mot de passe enregistré : connectez-vous.", "success")

@@ -24,7 +24,7 @@ from csudesk.agents.services import authenticate, bump_session
 from csudesk.audit import services as audit
 from csudesk.auth import throttle
 from csudesk.db import utcnow
-from csudesk.extensions import db, limiter
+from csudesk.extensions import limiter
 from csudesk.net import client_ip
 from csudesk.security import safe_next
 from csudesk.text import is_valid_email, normalize_email
@@ -84,7 +84,6 @@ def login():
                 "auth.login_failed",
                 **failed_sign_in_details(form.email.data),
             )
-            db.session.commit()
             form.password.errors.append(BAD_CREDENTIALS)
         else:
             throttle.record_success(form.email.data)
@@ -95,7 +94,6 @@ def login():
             session["seen_at"] = now
             agent.last_login_at = utcnow()
             audit.record(Actor.for_agent(agent, client_ip()), "auth.login")
-            db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for("desk.index"))
     if form.errors:
         status = 400
@@ -110,7 +108,6 @@ def logout():
     agent = current_user._get_current_object()
     bump_session(agent)
     audit.record(Actor.for_agent(agent, client_ip()), "auth.logout")
-    db.session.commit()
     logout_user()
     session.clear()
     flash("Vous êtes déconnecté.", "info")

@@ -3,11 +3,13 @@
 from flask import abort, flash, redirect, url_for
 from sqlalchemy import select
 
+from csudesk import uow
 from csudesk.access import services as access
 from csudesk.actor import Actor
 from csudesk.audit import services as audit
 from csudesk.auth.guards import current_actor
 from csudesk.desk.voter_file import voter_tickets
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.links.models import LINK_PURPOSE_LABELS
 from csudesk.roll.models import Voter
@@ -69,9 +71,8 @@ def _ticket_for(actor: Actor, voter: Voter, form, purpose: str | None = None) ->
 
 def _refused(actor: Actor, voter: Voter, action: str, reason: str):
     """Nothing of the attempt is kept but the audit entry saying it was refused and why."""
-    db.session.rollback()
+    uow.discard()
     audit.record(actor, f"{action}.refused", voter_id=voter.id, reason=reason)
-    db.session.commit()
     flash(reason, "error")
     return redirect(url_for("desk.voter", voter_id=voter.id) + "#confirmation")
 
@@ -92,9 +93,8 @@ def send_link(voter_id: int, action: str):
     try:
         ticket = _ticket_for(actor, voter, form, action)
         result = LINK_ACTIONS[action](actor, voter, form.address.data, ticket)
-    except (access.ActionRefused, TicketError) as exc:
+    except ServiceError as exc:
         return _refused(actor, voter, f"link.{action}", str(exc))
-    db.session.commit()
     label = LINK_PURPOSE_LABELS[action]
     if result.duplicate:
         flash(
@@ -124,9 +124,8 @@ def check_challenge(voter_id: int):
     try:
         ticket = _ticket_for(actor, voter, form)
         correct = access.check_challenge_answer(actor, voter, form.answer.data, ticket)
-    except (access.ActionRefused, TicketError) as exc:
+    except ServiceError as exc:
         return _refused(actor, voter, "challenge.check", str(exc))
-    db.session.commit()
     if correct:
         flash(
             "Réponse au défi : correcte. Vous pouvez envoyer le lien de réassort du code de vote.",

@@ -5,11 +5,13 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from csudesk import uow
 from csudesk.auth.guards import current_actor
 from csudesk.directory.models import CSU
 from csudesk.directory.services import NATIONAL_CSU_CODE, csu_choices
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
-from csudesk.forms import choices
+from csudesk.forms import choices, populate_errors
 from csudesk.links.models import OneTimeLink
 from csudesk.security import bounded_int
 from csudesk.tickets import services as tickets
@@ -87,7 +89,6 @@ def new_ticket():
         )
         if form.note.data and form.note.data.strip():
             tickets.add_note(actor, ticket, form.note.data)
-        db.session.commit()
         flash(f"Ticket {ticket.reference} créé.", "success")
         return redirect(url_for("desk.ticket", ticket_id=ticket.id))
     if request.method == "GET" and not voter and request.args.get("depuis") == "recherche":
@@ -147,7 +148,6 @@ def add_note(ticket_id: int):
     if not form.validate():
         return _ticket_page(ticket, 400, note_form=form)
     tickets.add_note(current_actor(), ticket, form.text.data)
-    db.session.commit()
     flash("Note ajoutée.", "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket.id) + "#historique")
 
@@ -159,7 +159,6 @@ def change_status(ticket_id: int):
     if not form.validate():
         return _ticket_page(ticket, 400, status_form=form)
     tickets.change_status(current_actor(), ticket, form.status.data)
-    db.session.commit()
     flash(f"Statut : {ticket.status_label}.", "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket.id))
 
@@ -168,7 +167,6 @@ def change_status(ticket_id: int):
 def take(ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
     tickets.assign(current_actor(), ticket, current_user.id)
-    db.session.commit()
     flash("Le ticket vous est attribué.", "success")
     return redirect(url_for("desk.ticket", ticket_id=ticket.id))
 
@@ -183,10 +181,10 @@ def transfer(ticket_id: int):
     to_csu = db.session.get(CSU, form.csu.data)
     try:
         tickets.transfer(current_actor(), ticket, to_csu, form.reason.data)
-    except tickets.TicketError as exc:
-        form.reason.errors.append(str(exc))
+    except ServiceError as exc:
+        uow.discard()
+        populate_errors(form, exc, "reason")
         return _ticket_page(ticket, 400, transfer_form=form)
-    db.session.commit()
     flash(f"Ticket {ticket.reference} transféré à {to_csu.name}.", "success")
     if scope() is not None and to_csu.id not in scope():
         return redirect(url_for("desk.queue"))

@@ -4,6 +4,7 @@ from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from csudesk import uow
 from csudesk.audit import services as audit
 from csudesk.auth.guards import current_actor
 from csudesk.db import utcnow
@@ -78,7 +79,6 @@ def _search_by_email():
     actor = current_actor()
     if found is None:
         audit.record(actor, "voter.lookup", by="email", query=address[:254], found=False)
-        db.session.commit()
         session[NOT_FOUND_KEY] = address[:254]
         return _results_page(email_form=form, not_found=address)
     voter_id, csu_id = found
@@ -89,10 +89,8 @@ def _search_by_email():
         )
         # Only where to hand the caller over: nothing about the voter.
         other_csu = db.session.get(CSU, csu_id)
-        db.session.commit()
         return _results_page(email_form=form, other_csu=other_csu)
     audit.record(actor, "voter.lookup", voter_id=voter_id, by="email", found=True, in_scope=True)
-    db.session.commit()
     return redirect(url_for("desk.voter", voter_id=voter_id), 303)
 
 
@@ -123,7 +121,6 @@ def _search_by_name():
         uai=normalize_uai(form.uai.data or "") or None,
         results=len(matches),
     )
-    db.session.commit()
     return _results_page(name_form=form, matches=matches, searched=True)
 
 
@@ -201,20 +198,16 @@ def _voter_page(
     challenge_ok = challenge_verified(found.id)
     if audit_action is not None:
         audit.record(current_actor(), audit_action, voter_id=found.id, **(audit_details or {}))
-    db.session.commit()
     all_forms = action_forms(found, file.open_tickets)
     if forms:
         all_forms.update(forms)
-    cal = election()
-    return (
-        render_template(
-            "desk/voter.html",
-            file=file,
-            voter=found,
-            forms=all_forms,
-            voting_open=cal.voting_open(utcnow()),
-            challenge_ok=challenge_ok,
-            challenge_locked=accounts.challenge_locked_until(found, accounts.DESK),
-        ),
+    return uow.commit_then_render(
+        "desk/voter.html",
         status,
+        file=file,
+        voter=found,
+        forms=all_forms,
+        voting_open=election().voting_open(utcnow()),
+        challenge_ok=challenge_ok,
+        challenge_locked=accounts.challenge_locked_until(found, accounts.DESK),
     )

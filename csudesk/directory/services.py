@@ -6,13 +6,14 @@ from sqlalchemy import and_, select, update
 
 from csudesk.directory import uai as uai_codes
 from csudesk.directory.models import CSU, CSUKind, Establishment
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.text import fold
 
 NATIONAL_CSU_CODE = "NATIONAL"
 
 
-class RoutingError(Exception):
+class RoutingError(ServiceError):
     """A UAI that cannot be routed; the message says why in French."""
 
 

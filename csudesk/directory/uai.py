@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from csudesk.exceptions import ServiceError
 from csudesk.text import is_ascii_digits
 
 CHECK_ALPHABET = "ABCDEFGHJKLMNPRSTUVWXYZ"  # 23 letters: no I, O, Q
@@ -20,7 +21,7 @@ def check_letter(digits: str) -> str:
     return CHECK_ALPHABET[int(digits) % 23]
 
 
-class InvalidUAI(ValueError):
+class InvalidUAI(ServiceError):
     """A UAI that is not 7 digits plus the right check letter; the message is French."""
 
 

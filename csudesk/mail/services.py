@@ -5,13 +5,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import Voter, VoterEmail
 from csudesk.text import normalize_email
 
 
-class NotOnRoll(ValueError):
+class NotOnRoll(ServiceError):
     """Refused: voter mail goes only to an address stored on the roll for that voter."""
 
 

@@ -9,15 +9,16 @@ same browser gets a plain "already done" page on reload, not an error.
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 
+from csudesk.access import redeem
 from csudesk.actor import Actor
-from csudesk.audit import services as audit
 from csudesk.db import utcnow
 from csudesk.elections.calendar import election
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
+from csudesk.forms import populate_errors
 from csudesk.links import services as links
 from csudesk.links.models import LinkPurpose, OneTimeLink
 from csudesk.net import client_ip
-from csudesk.roll import accounts
 from csudesk.roll.models import Voter
 
 from .forms import ActivationForm, NewPasswordForm, RevealForm
@@ -120,22 +121,24 @@ def _password_page(purpose: str):
     voter = db.session.get(Voter, link.voter_id)
     if form.validate_on_submit():
         try:
-            accounts.check_new_password(form.password.data, form.confirmation.data)
             if purpose == LinkPurpose.ACTIVATION:
-                accounts.check_challenge_input(form.question.data, form.answer.data)
-        except accounts.AccountError as exc:
-            getattr(form, exc.field).errors.append(str(exc))
-        else:
-            used = links.consume_claimed(link)
-            if used is None:  # another tab or a concurrent request used it first
-                db.session.rollback()
-                return _unusable(purpose, None, db.session.get(OneTimeLink, claim["id"]))
-            if purpose == LinkPurpose.ACTIVATION:
-                accounts.activate(voter, form.password.data, form.question.data, form.answer.data)
+                voter = redeem.activate_account(
+                    _voter_actor(),
+                    link,
+                    form.password.data,
+                    form.confirmation.data,
+                    form.question.data,
+                    form.answer.data,
+                )
             else:
-                accounts.reset_password(voter, form.password.data)
-            audit.record(_voter_actor(), f"portal.{purpose}", voter_id=voter.id, link_id=used.id)
-            db.session.commit()
+                voter = redeem.reset_password_with_link(
+                    _voter_actor(), link, form.password.data, form.confirmation.data
+                )
+        except redeem.LinkAlreadyUsed:
+            return _unusable(purpose, None, db.session.get(OneTimeLink, claim["id"]))
+        except ServiceError as exc:
+            populate_errors(form, exc)
+        else:
             _mark_done(purpose, claim)
             return render_template("portal/done.html", purpose=purpose, voter=voter)
     return render_template(template, form=form, voter=voter, link=link), 400 if form.errors else 200
@@ -148,18 +151,13 @@ def vote_code():
     claim, link = _claim(purpose)
     if link is None or links.state_of(link) != "usable":
         return _unusable(purpose, claim, link)
-    cal = election()
-    voting_open = cal.voting_open(utcnow())
+    voting_open = election().voting_open(utcnow())
     form = RevealForm()
     if voting_open and form.validate_on_submit():
-        used = links.consume_claimed(link)
-        if used is None:
-            db.session.rollback()
+        try:
+            voter, code = redeem.reveal_new_vote_code(_voter_actor(), link)
+        except redeem.LinkAlreadyUsed:
             return _unusable(purpose, None, db.session.get(OneTimeLink, claim["id"]))
-        voter = db.session.get(Voter, used.voter_id)
-        code = accounts.new_vote_code(voter, used.id)
-        audit.record(_voter_actor(), "portal.vote_code", voter_id=voter.id, link_id=used.id)
-        db.session.commit()
         _mark_done(purpose, claim)
         return render_template("portal/vote_code_shown.html", code=code, voter=voter)
     return render_template(

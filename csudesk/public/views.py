@@ -131,7 +131,6 @@ def establishment_csu(uai: str):
 
 def _store_request(kind: RequestKind, address: str, answer_ok: bool | None = None):
     selfservice.submit(kind, address, client_ip(), answer_ok)
-    db.session.commit()
     session["selfservice_address"] = normalize_email(address)[:254]
     slug = next(slug for slug, value in RECEIVED_SLUGS.items() if value == kind)
     return redirect(url_for(".request_received", slug=slug), 303)
@@ -279,7 +278,6 @@ def contact():
             message=form.message.data,
         ),
     )
-    db.session.commit()
     session["contact_receipt"] = {
         "reference": receipt.reference,
         "uai": receipt.uai,

@@ -7,6 +7,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 
 from csudesk.db import utcnow
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.passwords import hash_secret, verify_secret
 from csudesk.roll.models import ChallengeProof, VoteCode, VoteCodeReissue, Voter, VoterAccount
@@ -31,12 +32,10 @@ DESK = "desk"  # an agent, on the phone with the caller
 CHANNELS = (PUBLIC, DESK)
 
 
-class AccountError(ValueError):
+class AccountError(ServiceError):
     """Input refused on a link page; the message is French, `field` names the form field."""
 
-    def __init__(self, message: str, field: str = "password"):
-        super().__init__(message)
-        self.field = field
+    field = "password"
 
 
 def normalize_answer(answer: str) -> str:

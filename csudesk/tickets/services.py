@@ -7,6 +7,7 @@ from csudesk.agents.services import in_scope
 from csudesk.audit import services as audit
 from csudesk.db import utcnow
 from csudesk.directory.models import CSU
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.roll.models import Voter
 from csudesk.tickets.models import (
@@ -24,7 +25,7 @@ from csudesk.tickets.models import (
 MAX_NOTE_LENGTH = 5000
 
 
-class TicketError(ValueError):
+class TicketError(ServiceError):
     """A refused ticket change; the message is French."""
 
 
