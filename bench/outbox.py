@@ -1,7 +1,7 @@
 """Figure 3: the outbox sender's mails/s to a local SMTP sink, beside bare smtplib.
 
 The mail is queued by the real support action (activation links to voters of the roll), then
-`mail.sender.send_due` drains it as `flask --app csudesk mail send` does: claim, draw the token,
+`mail.worker.send_due` drains it as `flask --app csudesk mail send` does: claim, draw the token,
 render, SMTP, mark sent. The anchor hands the same rendered messages to the same sink process
 with smtplib over one connection.
 """
@@ -21,7 +21,7 @@ from bench.harness import ROOT, Database, Row, fmt_int, free_port
 from csudesk.access.services import resend_activation_link
 from csudesk.actor import Actor
 from csudesk.extensions import db
-from csudesk.mail import sender
+from csudesk.mail import worker as sender
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.roll.models import Voter
 

@@ -107,7 +107,7 @@ def run(database: Database, work: Path, voters: int) -> list[Row]:
 
 def load_roll(database: Database, work: Path, voters: int) -> None:
     """The roll the other figures need, loaded without measuring (when figure 1 is skipped)."""
-    from csudesk.roll.importer import import_roll
+    from csudesk.roll.import_worker import import_roll
 
     path = roll_file(work, voters)
     database.reset()

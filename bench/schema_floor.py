@@ -13,7 +13,7 @@ from bench.harness import Database
 from csudesk.csvio import open_csv
 from csudesk.db import utcnow
 from csudesk.extensions import db
-from csudesk.roll import importer
+from csudesk.roll import import_worker as importer
 from csudesk.roll.models import Voter
 
 VOTER_COLUMNS = [column.name for column in Voter.__table__.c]

@@ -25,14 +25,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     _finish_config(app)
     _configure_logging(app)
 
-    from csudesk import commands, errors, extensions_setup, security, uow, views
+    from csudesk import cli, errors, extensions_setup, security, uow, views
 
     extensions_setup.register_extensions(app)
     security.register_security(app)
     views.register_blueprints(app)
     uow.register_unit_of_work(app)
     errors.register_errorhandlers(app)
-    commands.register_commands(app)
+    cli.register_commands(app)
     return app
 
 

@@ -25,7 +25,7 @@ from csudesk.extensions import db
 from csudesk.passwords import hash_secret
 from csudesk.roll.accounts import normalize_answer
 from csudesk.roll.generator import demo_creps_uais, generate_roll
-from csudesk.roll.importer import import_roll
+from csudesk.roll.import_worker import import_roll
 from csudesk.roll.models import Voter, VoterAccount, VoterEmail
 
 DEMO_PASSWORD = "demo-csudesk-2026"  # noqa: S105 - printed by make run, demo only

@@ -10,7 +10,7 @@ from csudesk.audit import services as audit
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.links import services as links
-from csudesk.links.models import LinkPurpose, OneTimeLink
+from csudesk.links.models import OneTimeLink
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
 
@@ -35,7 +35,7 @@ def activate_account(
     used = _consume(link)
     voter = db.session.get(Voter, used.voter_id)
     accounts.activate(voter, password, question, answer)
-    audit.record(actor, f"portal.{LinkPurpose.ACTIVATION}", voter_id=voter.id, link_id=used.id)
+    audit.record(actor, "portal.activation", voter_id=voter.id, link_id=used.id)
     return voter
 
 
@@ -47,7 +47,7 @@ def reset_password_with_link(
     used = _consume(link)
     voter = db.session.get(Voter, used.voter_id)
     accounts.reset_password(voter, password)
-    audit.record(actor, f"portal.{LinkPurpose.PASSWORD_RESET}", voter_id=voter.id, link_id=used.id)
+    audit.record(actor, "portal.password_reset", voter_id=voter.id, link_id=used.id)
     return voter
 
 
@@ -56,5 +56,5 @@ def reveal_new_vote_code(actor: Actor, link: OneTimeLink) -> tuple[Voter, str]:
     used = _consume(link)
     voter = db.session.get(Voter, used.voter_id)
     code = accounts.new_vote_code(voter, used.id)
-    audit.record(actor, f"portal.{LinkPurpose.VOTE_CODE}", voter_id=voter.id, link_id=used.id)
+    audit.record(actor, "portal.vote_code", voter_id=voter.id, link_id=used.id)
     return voter, code

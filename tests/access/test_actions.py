@@ -18,7 +18,7 @@ from csudesk.extensions import db
 from csudesk.links import services as links
 from csudesk.links.models import LinkState, OneTimeLink
 from csudesk.mail.models import MailStatus, OutboxMail
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import ChallengeProof
 from tests.fixtures.factories import VOTING

@@ -2,14 +2,14 @@
 
 from sqlalchemy import func, select
 
-from csudesk.access import selfservice
+from csudesk.access import selfservice, worker
 from csudesk.access.models import Outcome, RequestKind, SelfServiceRequest
 from csudesk.audit.models import AuditEntry
 from csudesk.audit.services import details_of, verify_chain
+from csudesk.cli import mail as mail_cli
 from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
-from csudesk.mail import cli as mail_cli
-from csudesk.mail import sender
+from csudesk.mail import worker as sender
 from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import VoterAccount
 from tests.access.test_actions import VOTING
@@ -26,7 +26,7 @@ def mails():
 
 
 def process_one() -> str:
-    report = selfservice.process_pending()
+    report = worker.process_pending()
     assert report.processed == 1
     ((outcome, count),) = report.outcomes.items()
     return outcome
@@ -61,7 +61,7 @@ def test_password_refused_sends_reset_or_activation(make_voter):
     fresh = make_voter()
     submit(RequestKind.PASSWORD_REFUSED, activated.emails[0].address)
     submit(RequestKind.PASSWORD_REFUSED, fresh.emails[0].address)
-    report = selfservice.process_pending()
+    report = worker.process_pending()
     assert report.outcomes == {Outcome.PASSWORD_RESET_SENT: 1, Outcome.ACTIVATION_SENT: 1}
     assert [(m.to_address, m.template) for m in mails()] == [
         (activated.emails[0].address, "password_reset"),
@@ -107,13 +107,13 @@ def test_double_request_gives_one_mail_and_limits_apply(make_voter, app):
     address = voter.emails[0].address
     submit(RequestKind.LINK_NOT_RECEIVED, address)
     submit(RequestKind.LINK_NOT_RECEIVED, address)
-    report = selfservice.process_pending()
+    report = worker.process_pending()
     assert report.outcomes == {Outcome.ACTIVATION_SENT: 1, Outcome.DUPLICATE: 1}
     assert len(mails()) == 1
     app.config["LINK_DEDUP_SECONDS"] = 0
     for _ in range(5):
         submit(RequestKind.LINK_NOT_RECEIVED, address)
-    report = selfservice.process_pending()
+    report = worker.process_pending()
     assert report.outcomes == {Outcome.ACTIVATION_SENT: 4, Outcome.REFUSED: 1}
     refused = db.session.scalar(
         select(SelfServiceRequest).where(SelfServiceRequest.outcome == Outcome.REFUSED)
@@ -152,7 +152,7 @@ def test_wrong_answers_are_counted_and_lock_the_check(make_voter, app):
     for _ in range(3):
         submit(RequestKind.VOTE_CODE, address, answer_ok=False)
     submit(RequestKind.VOTE_CODE, address, answer_ok=True)  # right, but after the lock
-    report = selfservice.process_pending()
+    report = worker.process_pending()
     assert report.outcomes == {Outcome.WRONG_ANSWER: 3, Outcome.REFUSED: 1}
     assert mails() == []
     account = db.session.get(VoterAccount, voter.id)
@@ -166,7 +166,7 @@ def test_vote_code_for_unknown_or_not_activated_voter(make_voter, app):
     assert selfservice.vote_code_answer_ok(fresh.emails[0].address, "Médor") is False
     submit(RequestKind.VOTE_CODE, "nobody@ac-lille.fr", answer_ok=False)
     submit(RequestKind.VOTE_CODE, fresh.emails[0].address, answer_ok=False)
-    report = selfservice.process_pending()
+    report = worker.process_pending()
     assert report.outcomes == {Outcome.UNKNOWN_ADDRESS: 1, Outcome.REFUSED: 1}
     assert mails() == []
 
@@ -174,8 +174,8 @@ def test_vote_code_for_unknown_or_not_activated_voter(make_voter, app):
 def test_a_processed_request_is_not_processed_again(make_voter):
     voter = make_voter()
     submit(RequestKind.LINK_NOT_RECEIVED, voter.emails[0].address)
-    assert selfservice.process_pending().processed == 1
-    assert selfservice.process_pending().processed == 0
+    assert worker.process_pending().processed == 1
+    assert worker.process_pending().processed == 0
     assert db.session.scalar(select(func.count()).select_from(OneTimeLink)) == 1
 
 
@@ -183,15 +183,15 @@ def test_a_failing_request_is_marked_and_the_others_go_on(make_voter, monkeypatc
     voter = make_voter()
     submit(RequestKind.LINK_NOT_RECEIVED, "broken@ac-lille.fr")
     submit(RequestKind.LINK_NOT_RECEIVED, voter.emails[0].address)
-    real = selfservice.voter_by_address
+    real = worker.voter_by_address
 
     def flaky(address):
         if address == "broken@ac-lille.fr":
             raise RuntimeError("database hiccup")
         return real(address)
 
-    monkeypatch.setattr(selfservice, "voter_by_address", flaky)
-    report = selfservice.process_pending()
+    monkeypatch.setattr(worker, "voter_by_address", flaky)
+    report = worker.process_pending()
     assert report.outcomes == {Outcome.ERROR: 1, Outcome.ACTIVATION_SENT: 1}
     assert verify_chain().ok
 

@@ -9,7 +9,7 @@ from csudesk.agents.models import Agent
 from csudesk.audit.models import AuditEntry
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from tests.fixtures.factories import AGENT_PASSWORD, AuthActions, csu
 from tests.fixtures.smtp import text_of
 

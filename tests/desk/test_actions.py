@@ -4,12 +4,13 @@ import re
 
 from sqlalchemy import select
 
+from csudesk.access import worker
 from csudesk.audit.models import AuditEntry
 from csudesk.audit.services import details_of
 from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import MailStatus, OutboxMail
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from csudesk.roll.models import Voter
 from csudesk.tickets.models import Ticket, TicketEvent
 
@@ -293,7 +294,6 @@ def test_a_strangers_wrong_answers_online_do_not_lock_the_desk_check(
     client, lille, make_voter, voting, app
 ):
     """Issue 10 item 9: the public form and the desk count wrong answers apart."""
-    from csudesk.access import selfservice
 
     voter = make_voter(challenge_answer="Médor")
     address = voter.emails[0].address
@@ -301,7 +301,7 @@ def test_a_strangers_wrong_answers_online_do_not_lock_the_desk_check(
     for guess in ("Rex", "Félix", "Milou", "Idéfix"):
         posted = client.post("/reassort-code-de-vote", data={"email": address, "answer": guess})
         assert posted.status_code == 303
-    assert selfservice.process_pending().processed == 4
+    assert worker.process_pending().processed == 4
     db.session.expire_all()
     account = db.session.get(Voter, voter.id).account
     assert account.challenge_locked_until is not None  # the public form now waits

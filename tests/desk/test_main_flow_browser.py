@@ -6,7 +6,7 @@ import re
 import pytest
 
 from csudesk.extensions import db
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from tests.fixtures.factories import AGENT_PASSWORD
 
 pytestmark = pytest.mark.browser

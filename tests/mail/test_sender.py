@@ -9,7 +9,7 @@ from csudesk.actor import Actor
 from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.mail.models import MailStatus, OutboxMail
-from csudesk.mail.sender import backoff, send_due
+from csudesk.mail.worker import backoff, send_due
 
 
 def queue_one(make_voter, address="marie@ac-lille.fr"):

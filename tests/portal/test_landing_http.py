@@ -10,7 +10,7 @@ from csudesk.actor import Actor
 from csudesk.audit.models import AuditEntry
 from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
 from tests.conftest import ON_POSTGRES

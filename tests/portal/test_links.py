@@ -18,7 +18,7 @@ from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.links import services as links
 from csudesk.links.models import OneTimeLink
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
 from tests.conftest import ON_POSTGRES

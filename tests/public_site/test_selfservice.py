@@ -10,11 +10,11 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, select
 
-from csudesk.access import selfservice
+from csudesk.access import worker
 from csudesk.access.models import SelfServiceRequest
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
 from tests.access.test_actions import VOTING
@@ -68,7 +68,7 @@ def compare_known_and_unknown(client, url, known, data=None):
     status, location, page_status, body, _ = answers[0]
     assert (status, page_status) == (303, 200)
     assert "Demande enregistrée" in body and "pour l'adresse <strong>ADDRESS</strong>" in body
-    report = selfservice.process_pending()
+    report = worker.process_pending()
     assert report.processed == 2
     rows = mail_rows()
     return [r for r in rows if r[0] == known], [r for r in rows if r[0] == UNKNOWN]
@@ -215,7 +215,7 @@ def test_voter_gets_a_new_vote_code_alone(client, make_voter, app, smtp):
         "/reassort-code-de-vote", data={"email": voter.emails[0].address, "answer": "MEDOR"}
     )
     assert response.status_code == 303
-    assert selfservice.process_pending().outcomes == {"vote_code_sent": 1}
+    assert worker.process_pending().outcomes == {"vote_code_sent": 1}
     assert send_due().sent == 1
     (message,) = smtp.wait_for(1)
     url = re.search(r"http://\S+(/code-de-vote/[\w-]+)", text_of(message)).group(1)

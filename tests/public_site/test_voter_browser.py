@@ -5,10 +5,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from csudesk.access import selfservice
+from csudesk.access import worker
 from csudesk.directory.services import set_contact, upsert_establishment
 from csudesk.extensions import db
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from csudesk.roll.models import Voter
 from csudesk.tickets.models import Ticket
 from tests.fixtures.smtp import text_of
@@ -41,7 +41,7 @@ def test_voter_gets_a_new_link_and_activates_alone_without_javascript(
     assert "marie.dupont@ac-lille.fr" in page.get_by_role("status").inner_text()
 
     # What `flask --app csudesk mail send --watch` does in the background.
-    assert selfservice.process_pending().processed == 1
+    assert worker.process_pending().processed == 1
     assert send_due().sent == 1
     (message,) = smtp.wait_for(1)
     assert message["To"] == "marie.dupont@ac-lille.fr"

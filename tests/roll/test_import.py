@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from csudesk.extensions import db
-from csudesk.roll import importer as importer_module
+from csudesk.roll import import_worker as importer_module
 from csudesk.roll.generator import generate_roll
-from csudesk.roll.importer import import_roll
+from csudesk.roll.import_worker import import_roll
 from csudesk.roll.models import Voter, VoterEmail
 
 HEADER = "identifiant;nom;prenom;courriels;uai;remise_notice"

@@ -119,7 +119,7 @@ def test_name_search_ranks_like_scoring_every_voter(directory, tmp_path):
     from sqlalchemy import func, select
 
     from csudesk.roll.generator import generate_roll
-    from csudesk.roll.importer import import_roll
+    from csudesk.roll.import_worker import import_roll
     from csudesk.roll.models import Voter
 
     path = tmp_path / "roll.csv"

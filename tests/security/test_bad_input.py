@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from csudesk.access.services import resend_activation_link, send_password_reset_link
 from csudesk.actor import Actor
 from csudesk.extensions import db
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from csudesk.tickets.services import create_ticket
 from tests.fixtures.factories import AuthActions
 

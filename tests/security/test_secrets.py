@@ -19,11 +19,11 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select, text
 
-from csudesk.access import selfservice
+from csudesk.access import worker
 from csudesk.agents.models import Agent
 from csudesk.extensions import db
 from csudesk.gunicorn_conf import RedactTokens
-from csudesk.mail.sender import send_due
+from csudesk.mail.worker import send_due
 from csudesk.public import antiabuse
 from csudesk.roll.models import Voter
 from csudesk.tickets.models import Ticket
@@ -197,7 +197,7 @@ def test_no_secret_on_any_page_log_or_agent_mail(
     # 4. Self-service requests, processed by the worker.
     public = new_client(app)
     assert public.post("/lien-non-recu", data={"email": paul.emails[0].address}).status_code == 303
-    assert selfservice.process_pending().processed == 1
+    assert worker.process_pending().processed == 1
     token, _ = deliver(smtp, "activation")
     land_and_post(
         app,
@@ -210,13 +210,13 @@ def test_no_secret_on_any_page_log_or_agent_mail(
                 "paul's answer": "Jules Ferry"}  # fmt: skip
     address = marie.emails[0].address
     assert public.post("/mot-de-passe-refuse", data={"email": address}).status_code == 303
-    assert selfservice.process_pending().processed == 1
+    assert worker.process_pending().processed == 1
     token, _ = deliver(smtp, "mot-de-passe")
     secrets["self-service reset token"] = token  # mailed, never used
     for answer in (ANSWER, WRONG_PUBLIC_ANSWER):  # the wrong one last, as above
         sent = public.post("/reassort-code-de-vote", data={"email": address, "answer": answer})
         assert sent.status_code == 303
-    assert selfservice.process_pending().processed == 2
+    assert worker.process_pending().processed == 2
     token, _ = deliver(smtp, "code-de-vote")
     second_code = shown_vote_code(land_and_post(app, "code-de-vote", token, {}))
     secrets |= {"self-service vote-code token": token, "second vote code": second_code,

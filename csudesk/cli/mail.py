@@ -7,9 +7,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from csudesk.access import selfservice
+from csudesk.access import worker
 from csudesk.access.models import OUTCOME_LABELS
-from csudesk.mail import sender
+from csudesk.mail import worker as sender
 
 mail_cli = AppGroup("mail", help="The mail outbox.")
 
@@ -26,7 +26,7 @@ def _print(report: sender.SendReport) -> None:
 
 def _process_selfservice() -> int:
     """The voters' self-service requests become outbox mail before each sending pass."""
-    report = selfservice.process_pending()
+    report = worker.process_pending()
     if report.processed:
         done = ", ".join(
             f"{count} {OUTCOME_LABELS.get(outcome, outcome)}"

@@ -1,4 +1,4 @@
-"""The outbox sender: claims due mail, draws link tokens, hands mail to SMTP, retries with backoff.
+"""The outbox worker: hands mail to SMTP, retries with backoff.
 
 A mail accepted by the SMTP server is never sent again: a row is marked "sending" (committed)
 before the SMTP transaction, and a row found still "sending" after OUTBOX_LEASE_SECONDS (its

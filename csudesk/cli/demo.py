@@ -1,7 +1,6 @@
-"""CLI groups: flask --app csudesk <group> <command>."""
+"""flask --app csudesk demo ..."""
 
 import click
-from flask import Flask
 from flask.cli import AppGroup
 
 demo_cli = AppGroup("demo", help="Demo data for make run.")
@@ -41,14 +40,3 @@ def _print_sign_in() -> None:
         f"  compte activé     : {examples['activated']}"
         f" (réponse au défi : {demo.DEMO_CHALLENGE_ANSWER})"
     )
-
-
-def register_commands(app: Flask) -> None:
-    from csudesk.agents.cli import agents_cli
-    from csudesk.audit.cli import audit_cli
-    from csudesk.directory.cli import directory_cli
-    from csudesk.mail.cli import mail_cli
-    from csudesk.roll.cli import roll_cli
-
-    for group in (directory_cli, roll_cli, mail_cli, audit_cli, agents_cli, demo_cli):
-        app.cli.add_command(group)

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 
 from csudesk.csvio import CSVFormatError, ImportReport
 from csudesk.roll.generator import generate_roll
-from csudesk.roll.importer import RollImporter
+from csudesk.roll.import_worker import RollImporter
 
 roll_cli = AppGroup("roll", help="The electoral roll.")
 
