@@ -61,7 +61,7 @@ instance/config.py:
 	@echo "MAIL_PORT = $(SMTP_PORT)" >> $@
 	@echo "# The demo's vote is under way whatever the day make run starts (opened three days ago)." >> $@
 	@echo "# Remove these two lines to get the configured 2026 round (csudesk/config.py)." >> $@
-	@echo "from csudesk.elections.demo import demo_election" >> $@
+	@echo "from csudesk.demo.calendar import demo_election" >> $@
 	@echo "ELECTION = demo_election()" >> $@
 
 db: install instance/config.py  ## Migrate the database and load the demo data when empty

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from bench.harness import Database
 from csudesk.agents.models import Agent, Role
-from csudesk.demo_activity import CATEGORIES, NOTES
+from csudesk.demo.activity import CATEGORIES, NOTES
 from csudesk.directory.models import CSU
 from csudesk.elections.calendar import Calendar, election
 from csudesk.extensions import db

@@ -25,15 +25,49 @@ def create_app(test_config: dict | None = None) -> Flask:
     _finish_config(app)
     _configure_logging(app)
 
-    from csudesk import cli, errors, extensions_setup, security, uow, views
+    from csudesk import blueprints, cli, errors, filters, security, uow
 
-    extensions_setup.register_extensions(app)
+    register_extensions(app)
     security.register_security(app)
-    views.register_blueprints(app)
+    blueprints.register_blueprints(app)
     uow.register_unit_of_work(app)
+    filters.register_filters(app)
     errors.register_errorhandlers(app)
     cli.register_commands(app)
     return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extensions of csudesk/extensions.py to the app."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from csudesk import ratelimits, schema  # noqa: F401 - every table on the metadata
+    from csudesk.auth.guards import load_agent
+    from csudesk.extensions import csrf, db, limiter, login_manager, mail, migrate
+    from csudesk.forms import refuse_unreadable_body
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True)
+    mail.init_app(app)
+    # First of all before_request hooks: an oversized or non-form body is refused before the
+    # CSRF check or a rate-limit key reads it (a key function that raised would make
+    # Flask-Limiter take its storage for dead).
+    app.before_request(refuse_unreadable_body)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    # The limiter is one object for every app of a process (tests build many): a new storage
+    # starts healthy, whatever an earlier app's storage did.
+    limiter._storage_dead = False
+    ratelimits.register(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder au guichet."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_agent)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0)
 
 
 def _configure_logging(app: Flask) -> None:

@@ -9,11 +9,11 @@ from sqlalchemy import func, select, text
 from csudesk import create_app, demo
 from csudesk.audit.services import verify_chain
 from csudesk.db import utcnow
+from csudesk.demo.calendar import demo_election
 from csudesk.directory.models import CSU, Establishment
 from csudesk.directory.services import search_establishments
 from csudesk.directory.uai import is_valid_uai
 from csudesk.elections.calendar import election, paris_day
-from csudesk.elections.demo import demo_election
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import Voter, VoterEmail
@@ -64,7 +64,7 @@ def test_make_run_config_puts_the_vote_under_way(tmp_path, monkeypatch):
         if "demo_election" in line
     ]
     assert lines == [
-        "from csudesk.elections.demo import demo_election",
+        "from csudesk.demo.calendar import demo_election",
         "ELECTION = demo_election()",
     ]
     (tmp_path / "config.py").write_text("SECRET_KEY = 'k'\n" + "\n".join(lines) + "\n")

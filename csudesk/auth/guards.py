@@ -4,7 +4,8 @@ from flask import Blueprint, abort
 from flask_login import current_user
 
 from csudesk.actor import Actor
-from csudesk.extensions import login_manager
+from csudesk.agents.models import Agent
+from csudesk.extensions import db, login_manager
 from csudesk.net import client_ip
 
 
@@ -23,3 +24,15 @@ def require_role(bp: Blueprint, role: str) -> None:
 def current_actor() -> Actor:
     """The signed-in agent as the actor of a service call, with the client address."""
     return Actor.for_agent(current_user._get_current_object(), client_ip())
+
+
+def load_agent(user_id: str):
+    """Session id is "agent_id:session_version"; a bumped version or a disabled account fails."""
+    try:
+        agent_id, version = (int(part) for part in user_id.split(":"))
+    except ValueError:
+        return None
+    agent = db.session.get(Agent, agent_id)
+    if agent is None or agent.session_version != version or not agent.active:
+        return None
+    return agent

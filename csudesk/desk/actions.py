@@ -18,7 +18,7 @@ from csudesk.tickets.services import TicketError, create_ticket
 
 from .blueprint import bp, scope, voter_in_scope_or_404
 from .forms import NEW_TICKET, ChallengeForm, LinkActionForm
-from .views import _voter_page, action_forms
+from .views import action_forms, voter_page
 
 LINK_ACTIONS = {
     "activation": access.resend_activation_link,
@@ -85,7 +85,7 @@ def send_link(voter_id: int, action: str):
     voter = voter_in_scope_or_404(voter_id)
     form = _bind(voter, action, LinkActionForm)
     if not form.validate():
-        return _voter_page(
+        return voter_page(
             voter, {action: form}, 400, "voter.view", {"invalid_form": f"link.{action}"}
         )
     actor = current_actor()
@@ -117,7 +117,7 @@ def check_challenge(voter_id: int):
     voter = voter_in_scope_or_404(voter_id)
     form = _bind(voter, "challenge", ChallengeForm)
     if not form.validate():
-        return _voter_page(
+        return voter_page(
             voter, {"challenge": form}, 400, "voter.view", {"invalid_form": "challenge.check"}
         )
     actor = current_actor()

@@ -139,7 +139,7 @@ def _results_page(email_form=None, name_form=None, status=200, **context):
 @bp.get("/electeurs/<int:voter_id>")
 def voter(voter_id: int):
     """The voter file."""
-    return _voter_page(voter_in_scope_or_404(voter_id), audit_action="voter.view")
+    return voter_page(voter_in_scope_or_404(voter_id), audit_action="voter.view")
 
 
 def challenge_verified(voter_id: int) -> bool:
@@ -180,7 +180,7 @@ def action_forms(voter, open_tickets: list[Ticket]) -> dict:
     return forms
 
 
-def _voter_page(
+def voter_page(
     found,
     forms: dict | None = None,
     status: int = 200,

@@ -12,13 +12,8 @@ from csudesk.extensions import db
 from csudesk.forms import choices
 from csudesk.text import is_ascii_digits
 
-from .labels import action_label, actor_label, detail_items
-
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 require_role(bp, Role.SUPERVISOR)
-bp.add_app_template_filter(action_label, "action_label")
-bp.add_app_template_filter(actor_label, "actor_label")
-bp.add_app_template_filter(detail_items, "audit_details")
 
 
 def scope() -> set[int] | None:

@@ -4,8 +4,8 @@ from flask import render_template, request
 
 from csudesk.db import utcnow
 from csudesk.elections.calendar import election
+from csudesk.filters import csu_short_name
 from csudesk.tickets.models import CATEGORY_LABELS
-from csudesk.views import csu_short_name
 
 from . import charts, statistics
 from .blueprint import bp, chosen_csu_ids, set_scope_choices

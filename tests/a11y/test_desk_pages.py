@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from csudesk.actor import Actor
 from csudesk.extensions import db
+from csudesk.filters import csu_short_name, plural
 from csudesk.tickets.models import Ticket
 from csudesk.tickets.services import create_ticket
-from csudesk.views import csu_short_name, plural
 from tests.fixtures.factories import csu
 
 

@@ -1,7 +1,7 @@
 """Demo data for `make run`: directory, generated roll, desk accounts, portal activity.
 
-The directory gets named schools and every CSU a contact (csudesk/directory/demo.py); the
-calendar around today is make run's instance/config.py (csudesk/elections/demo.py).
+The directory gets named schools and every CSU a contact (csudesk/demo/directory.py); the
+calendar around today is make run's instance/config.py (csudesk/demo/calendar.py).
 """
 
 import os
@@ -16,10 +16,10 @@ from csudesk.actor import Actor
 from csudesk.agents.models import Agent, Role
 from csudesk.agents.services import create_agent
 from csudesk.db import clock_at, utcnow
-from csudesk.demo_activity import DAYS as DEMO_ACTIVITY_DAYS
-from csudesk.demo_activity import ActivitySummary, seed_activity
+from csudesk.demo.activity import DAYS as DEMO_ACTIVITY_DAYS
+from csudesk.demo.activity import ActivitySummary, seed_activity
+from csudesk.demo.directory import name_demo_establishments, set_demo_contacts
 from csudesk.directory import services as directory
-from csudesk.directory.demo import name_demo_establishments, set_demo_contacts
 from csudesk.directory.models import CSU
 from csudesk.extensions import db
 from csudesk.passwords import hash_secret
