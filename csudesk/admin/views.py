@@ -2,18 +2,17 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
 
 from csudesk import uow
 from csudesk.agents import services as agents
 from csudesk.agents.models import Agent, Role
-from csudesk.audit.models import AuditEntry
+from csudesk.agents.queries import list_agents
+from csudesk.audit.queries import entries_about_agent
 from csudesk.auth.guards import current_actor, require_role
 from csudesk.directory.models import CSU
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.forms import choices, populate_errors
-from csudesk.text import escape_like
 
 from .forms import NewAgentForm, RoleForm
 
@@ -37,22 +36,14 @@ def _agent_or_404(agent_id: int) -> Agent:
 @bp.get("/agents")
 def agent_list():
     """Desk accounts of the administrator's scope, searchable by name or address."""
-    csu_ids = agents.scope_csu_ids(current_user)
-    query = select(Agent).join(CSU, CSU.id == Agent.csu_id).order_by(CSU.name, Agent.name)
-    if csu_ids is not None:
-        query = query.where(Agent.csu_id.in_(csu_ids))
     text = request.args.get("q", "").strip()[:120]
-    if text:
-        pattern = f"%{escape_like(text)}%"
-        query = query.where(
-            or_(Agent.name.ilike(pattern, escape="\\"), Agent.email.ilike(pattern, escape="\\"))
-        )
     state = request.args.get("etat", "")
-    if state in ("actifs", "desactives"):
-        query = query.where(Agent.active.is_(state == "actifs"))
-    return render_template(
-        "admin/agents.html", agents=db.session.scalars(query).all(), q=text, state=state
+    found = list_agents(
+        agents.scope_csu_ids(current_user),
+        text=text,
+        active=(state == "actifs") if state in ("actifs", "desactives") else None,
     )
+    return render_template("admin/agents.html", agents=found, q=text, state=state)
 
 
 @bp.route("/agents/nouveau", methods=["GET", "POST"])
@@ -87,12 +78,7 @@ def _agent_page(agent: Agent, role_form: RoleForm | None = None, status: int = 2
     if role_form is None:
         role_form = RoleForm(formdata=None, role=agent.role, csu=agent.csu_id)
     _csu_choices(role_form)
-    entries = db.session.scalars(
-        select(AuditEntry)
-        .where(or_(AuditEntry.agent_id == agent.id, AuditEntry.target_agent_id == agent.id))
-        .order_by(AuditEntry.id.desc())
-        .limit(20)
-    ).all()
+    entries = entries_about_agent(agent.id)
     return render_template(
         "admin/agent.html", agent=agent, role_form=role_form, entries=entries
     ), status

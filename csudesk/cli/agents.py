@@ -2,12 +2,13 @@
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
 
 from csudesk.actor import Actor
+from csudesk.agents import queries as agent_queries
 from csudesk.agents import services as agents
 from csudesk.agents.models import Agent, Role
 from csudesk.directory.models import CSU
+from csudesk.directory.services import csu_by_code
 from csudesk.extensions import db
 
 agents_cli = AppGroup("agents", help="Desk accounts (agents, supervisors, administrators).")
@@ -15,7 +16,7 @@ ROLES = click.Choice([r.value for r in Role])
 
 
 def _csu(code: str) -> CSU:
-    csu = db.session.scalar(select(CSU).where(CSU.code == code.strip().upper()))
+    csu = csu_by_code(code.strip().upper())
     if csu is None:
         raise click.ClickException(
             f"Cellule inconnue : {code} (voir « flask --app csudesk directory list »)."
@@ -76,10 +77,8 @@ def create(email: str, name: str, role: str, csu_code: str, send_link: bool):
 @click.option("--csu", "csu_code", help="Seulement cette cellule.")
 def list_agents(csu_code: str | None):
     """List the accounts: e-mail, role, CSU, state."""
-    query = select(Agent).join(CSU, CSU.id == Agent.csu_id).order_by(CSU.code, Agent.email)
-    if csu_code:
-        query = query.where(Agent.csu_id == _csu(csu_code).id)
-    for agent in db.session.scalars(query):
+    csu_ids = [_csu(csu_code).id] if csu_code else None
+    for agent in agent_queries.list_agents(csu_ids, by_code=True):
         state = "actif" if agent.active else "désactivé"
         click.echo(f"{agent.email:42} {agent.role:10} {agent.csu.code:16} {state}")
 

@@ -20,7 +20,6 @@ from csudesk.demo.activity import DAYS as DEMO_ACTIVITY_DAYS
 from csudesk.demo.activity import ActivitySummary, seed_activity
 from csudesk.demo.directory import name_demo_establishments, set_demo_contacts
 from csudesk.directory import services as directory
-from csudesk.directory.models import CSU
 from csudesk.extensions import db
 from csudesk.passwords import hash_secret
 from csudesk.roll.accounts import normalize_answer
@@ -97,7 +96,7 @@ def seed_demo(voters: int = 20_000, seed: int = 2026) -> DemoSummary:
     with clock_at(utcnow() - timedelta(days=DEMO_ACTIVITY_DAYS + 1)):
         for email, name, role, csu_code in DEMO_ACCOUNTS:
             if db.session.scalar(select(Agent).where(Agent.email == email)) is None:
-                csu = db.session.scalar(select(CSU).where(CSU.code == csu_code))
+                csu = directory.csu_by_code(csu_code)
                 create_agent(
                     system, email=email, name=name, role=role, csu=csu, password=DEMO_PASSWORD
                 )
@@ -134,7 +133,8 @@ def _activate_some_accounts(rng: random.Random) -> int:
 
 def example_addresses(csu_code: str = "AC-09") -> dict[str, str | None]:
     """One roll address of a not-yet-activated and of an activated voter of a CSU."""
-    csu_id = db.session.scalar(select(CSU.id).where(CSU.code == csu_code))
+    csu = directory.csu_by_code(csu_code)
+    csu_id = csu.id if csu is not None else None
     base = (
         select(VoterEmail.address)
         .join(Voter, Voter.id == VoterEmail.voter_id)

@@ -1,7 +1,6 @@
 """The three actions on a voter, each one belonging to a ticket (POST only)."""
 
 from flask import abort, flash, redirect, url_for
-from sqlalchemy import select
 
 from csudesk import uow
 from csudesk.access import services as access
@@ -10,10 +9,10 @@ from csudesk.audit import services as audit
 from csudesk.auth.guards import current_actor
 from csudesk.desk.voter_file import voter_tickets
 from csudesk.exceptions import ServiceError
-from csudesk.extensions import db
 from csudesk.links.models import LINK_PURPOSE_LABELS
 from csudesk.roll.models import Voter
-from csudesk.tickets.models import OPEN_STATUSES, Ticket
+from csudesk.tickets.models import Ticket
+from csudesk.tickets.queries import open_ticket_of_voter
 from csudesk.tickets.services import TicketError, create_ticket
 
 from .blueprint import bp, scope, voter_in_scope_or_404
@@ -57,13 +56,7 @@ def _ticket_for(actor: Actor, voter: Voter, form, purpose: str | None = None) ->
             channel=form.channel.data,
             voter=voter,
         )
-    ticket = db.session.scalar(
-        select(Ticket).where(
-            Ticket.id == int(form.ticket.data),
-            Ticket.voter_id == voter.id,
-            Ticket.status.in_(OPEN_STATUSES),
-        )
-    )
+    ticket = open_ticket_of_voter(int(form.ticket.data), voter.id)
     if ticket is None or (scope() is not None and ticket.csu_id not in scope()):
         raise TicketError("Ce ticket n'est plus ouvert : choisissez-en un autre.")
     return ticket

@@ -2,20 +2,18 @@
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 
 from csudesk import uow
 from csudesk.auth.guards import current_actor
 from csudesk.directory.models import CSU
-from csudesk.directory.services import NATIONAL_CSU_CODE, csu_choices
+from csudesk.directory.services import NATIONAL_CSU_CODE, csu_by_code, csu_choices
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.forms import choices, populate_errors
-from csudesk.links.models import OneTimeLink
 from csudesk.security import bounded_int
+from csudesk.tickets import queries
 from csudesk.tickets import services as tickets
-from csudesk.tickets.models import OPEN_STATUSES, STATUS_LABELS, Ticket, TicketEvent
+from csudesk.tickets.models import STATUS_LABELS, Ticket
 
 from .blueprint import bp, scope, voter_in_scope_or_404
 from .forms import NewTicketForm, NoteForm, StatusForm, TransferForm
@@ -33,35 +31,20 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
 def queue():
     """Open tickets of the agent's CSU (the national CSU picks which CSU to look at)."""
     csu_ids = scope()
-    query = select(Ticket).options(joinedload(Ticket.voter), joinedload(Ticket.assigned_agent))
-    status = request.args.get("statut", "ouverts")
-    if status == "ouverts":
-        query = query.where(Ticket.status.in_(OPEN_STATUSES))
-    elif status in STATUS_LABELS:
-        query = query.where(Ticket.status == status)
+    status = request.args.get("statut", queries.OPEN)
     selected_csu = None
     if csu_ids is None:
-        code = request.args.get("csu", NATIONAL_CSU_CODE)
-        selected_csu = db.session.scalar(select(CSU).where(CSU.code == code))
+        selected_csu = csu_by_code(request.args.get("csu", NATIONAL_CSU_CODE))
         if selected_csu is None:
             abort(404)
-        query = query.where(Ticket.csu_id == selected_csu.id)
-    else:
-        query = query.where(Ticket.csu_id.in_(csu_ids))
-    page = bounded_int(request.args.get("page"), 1)
-    size = 50
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(
-        query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
-    ).all()
+        csu_ids = {selected_csu.id}
+    found = queries.queue_page(csu_ids, status, bounded_int(request.args.get("page"), 1))
     return render_template(
         "desk/queue.html",
-        tickets=rows,
-        total=total,
-        page=page,
-        pages=max((total + size - 1) // size, 1),
+        tickets=found.tickets,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
         status=status,
         statuses=STATUS_LABELS,
         csus=csu_choices() if csu_ids is None else None,
@@ -105,18 +88,8 @@ def transfer_choices(ticket: Ticket):
 
 
 def _ticket_page(ticket: Ticket, status: int = 200, **forms):
-    events = db.session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id)
-        .options(joinedload(TicketEvent.agent))
-        .order_by(TicketEvent.id)
-    ).all()
-    links = db.session.scalars(
-        select(OneTimeLink)
-        .where(OneTimeLink.ticket_id == ticket.id)
-        .options(joinedload(OneTimeLink.mail))
-        .order_by(OneTimeLink.id)
-    ).all()
+    events = queries.ticket_events(ticket)
+    links = queries.ticket_links(ticket)
     csus = {c.id: c for c in csu_choices()}
     transfer = forms.get("transfer_form") or TransferForm(formdata=None)
     transfer.csu.choices = transfer_choices(ticket)

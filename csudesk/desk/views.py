@@ -2,7 +2,6 @@
 
 from flask import redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from csudesk import uow
 from csudesk.audit import services as audit
@@ -18,7 +17,8 @@ from csudesk.forms import choices
 from csudesk.roll import accounts
 from csudesk.roll.services import find_voter_by_email, search_voters_by_name
 from csudesk.text import normalize_email
-from csudesk.tickets.models import OPEN_STATUSES, Ticket
+from csudesk.tickets.models import Ticket
+from csudesk.tickets.queries import open_tickets_assigned_to
 
 from .blueprint import bp, scope, voter_in_scope_or_404
 from .forms import (
@@ -42,12 +42,7 @@ DEFAULT_CATEGORY = {
 @bp.get("/")
 def index():
     """The agent's home: search forms and their open tickets."""
-    my_tickets = db.session.scalars(
-        select(Ticket)
-        .where(Ticket.assigned_agent_id == current_user.id, Ticket.status.in_(OPEN_STATUSES))
-        .order_by(Ticket.updated_at.desc())
-        .limit(50)
-    ).all()
+    my_tickets = open_tickets_assigned_to(current_user.id)
     return render_template(
         "desk/index.html",
         email_form=EmailSearchForm(formdata=None),

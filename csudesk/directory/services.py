@@ -106,15 +106,20 @@ def route_uai(raw: str) -> Route:
     return Route(code, csu, establishment, "academie")
 
 
+def csu_by_code(code: str) -> CSU | None:
+    """The CSU of this code (as the directory writes it: "AC-09", "NAT"), if loaded."""
+    return db.session.scalar(select(CSU).where(CSU.code == code))
+
+
 def national_csu() -> CSU:
-    csu = db.session.scalar(select(CSU).where(CSU.code == NATIONAL_CSU_CODE))
+    csu = csu_by_code(NATIONAL_CSU_CODE)
     if csu is None:
         raise RoutingError("La cellule nationale n'est pas chargée (directory load).")
     return csu
 
 
 def _upsert_csu(code: str, **fields) -> CSU:
-    csu = db.session.scalar(select(CSU).where(CSU.code == code))
+    csu = csu_by_code(code)
     if csu is None:
         csu = CSU(code=code, **fields)
         db.session.add(csu)
@@ -235,7 +240,7 @@ def _reroute_voters(establishment: Establishment) -> None:
 def attach_establishment(uai: str, csu_code: str) -> Establishment:
     """Declare that an establishment has its own CSU (a Creps, say); its voters follow."""
     code = uai_codes.validate_uai(uai)
-    csu = db.session.scalar(select(CSU).where(CSU.code == csu_code))
+    csu = csu_by_code(csu_code)
     if csu is None:
         raise RoutingError(f"Aucune CSU de code « {csu_code} ».")
     return upsert_establishment(code, csu=csu, own_csu=True)
@@ -243,7 +248,7 @@ def attach_establishment(uai: str, csu_code: str) -> Establishment:
 
 def set_contact(csu_code: str, **channels: str | None) -> CSU:
     """Set a CSU's contact channels (e-mail, phone, hours, web page)."""
-    csu = db.session.scalar(select(CSU).where(CSU.code == csu_code))
+    csu = csu_by_code(csu_code)
     if csu is None:
         raise RoutingError(f"Aucune CSU de code « {csu_code} ».")
     for key, value in channels.items():

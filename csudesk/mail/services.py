@@ -3,12 +3,11 @@
 import json
 from typing import Any
 
-from sqlalchemy import select
-
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
-from csudesk.roll.models import Voter, VoterEmail
+from csudesk.roll.models import Voter
+from csudesk.roll.services import voter_id_of_address
 from csudesk.text import normalize_email
 
 
@@ -19,8 +18,7 @@ class NotOnRoll(ServiceError):
 def roll_address_of(voter: Voter, raw: str) -> str:
     """The roll address of this voter equal to `raw` after normalisation, or NotOnRoll."""
     address = normalize_email(raw)
-    owner = db.session.scalar(select(VoterEmail.voter_id).where(VoterEmail.address == address))
-    if owner != voter.id:
+    if voter_id_of_address(address) != voter.id:
         raise NotOnRoll(
             "Cette adresse n'est pas une adresse de l'électeur sur la liste électorale."
         )

@@ -38,6 +38,13 @@ def parse_delivery(raw: str) -> str | None:
     return None
 
 
+def voter_id_of_address(raw: str) -> int | None:
+    """The id of the voter whose roll address this is (after normalisation), if any."""
+    return db.session.scalar(
+        select(VoterEmail.voter_id).where(VoterEmail.address == normalize_email(raw))
+    )
+
+
 def find_voter_by_email(raw: str) -> tuple[int, int] | None:
     """(voter id, CSU id) of the owner of this work address (any of theirs), normalised.
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from csudesk.agents.models import Agent, Role
 from csudesk.agents.services import in_scope, scope_csu_ids, scope_csus
 from csudesk.auth.guards import require_role
-from csudesk.directory.models import CSU
+from csudesk.directory.services import csu_by_code
 from csudesk.extensions import db
 from csudesk.forms import choices
 from csudesk.text import is_ascii_digits
@@ -35,7 +35,7 @@ def chosen_csu_ids(code: str | None) -> frozenset[int] | None:
     csu_ids = scope()
     if not code:
         return None if csu_ids is None else frozenset(csu_ids)
-    csu = db.session.scalar(select(CSU).where(CSU.code == code))
+    csu = csu_by_code(code)
     if csu is None or (csu_ids is not None and csu.id not in csu_ids):
         abort(404)
     return frozenset({csu.id})
