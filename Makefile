@@ -87,16 +87,17 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf \
 	  --access-logfile instance/access.log wsgi:app
 
-test: install dsfr browser wrk  ## Install and run the whole suite (SQLite, then PostgreSQL if configured)
+test: install lint dsfr browser wrk  ## Lint, then run the whole suite (SQLite, then PostgreSQL if configured)
 	$(BIN)/python -m pytest -q
 	@if [ -n "$(CSUDESK_TEST_POSTGRES_URL)" ]; then \
 	  echo "== again on PostgreSQL"; \
 	  CSUDESK_TEST_DATABASE_URL="$(CSUDESK_TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q; \
 	fi
 
-lint: install  ## ruff check and format check
+lint: install  ## ruff check and format check, then the import contracts (.importlinter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 wrk:  ## Install Debian's wrk, the HTTP load generator of the benchmarks (needs root or sudo)
 	@if ! command -v wrk >/dev/null 2>&1; then \

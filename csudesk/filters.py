@@ -2,6 +2,7 @@
 
 from flask import Flask
 
+from csudesk.directory.models import csu_short_name
 from csudesk.elections.calendar import paris
 
 
@@ -39,11 +40,6 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     if plural_form is not None:
         return plural_form
     return singular if singular.endswith(("s", "x", "z")) else singular + "s"
-
-
-def csu_short_name(name: str) -> str:
-    """A CSU's name without the 'CSU — ' the directory puts first, for 'Guichet — …' lines."""
-    return name.removeprefix("CSU — ").removeprefix("CSU - ") if name else name
 
 
 def error_title(title: str, error_state) -> str:

@@ -84,3 +84,8 @@ class Establishment(db.Model):
 
     def __repr__(self) -> str:
         return f"<Establishment {self.uai}>"
+
+
+def csu_short_name(name: str) -> str:
+    """A CSU's name without the 'CSU — ' the directory puts first, for 'Guichet — …' lines."""
+    return name.removeprefix("CSU — ").removeprefix("CSU - ") if name else name

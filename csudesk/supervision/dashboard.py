@@ -3,8 +3,8 @@
 from flask import render_template, request
 
 from csudesk.db import utcnow
+from csudesk.directory.models import csu_short_name
 from csudesk.elections.calendar import election
-from csudesk.filters import csu_short_name
 from csudesk.tickets.models import CATEGORY_LABELS
 
 from . import charts, statistics
