@@ -1,10 +1,29 @@
-"""Slow hashes (argon2id) for agent passwords, voter passwords and challenge answers."""
+"""The password policy, and slow hashes (argon2id) for passwords and challenge answers."""
 
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+
+from csudesk.exceptions import ServiceError
+
+# One policy for the agents' and the voters' passwords: length only (passphrases welcome).
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+
+
+def check_password_policy(password: str) -> None:
+    """Refuse a new password outside the policy (ServiceError on the "password" field)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ServiceError(
+            f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères.", "password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise ServiceError(
+            f"Le mot de passe ne peut dépasser {MAX_PASSWORD_LENGTH} caractères.", "password"
+        )
+
 
 # Tests lower the cost through ARGON2_PROFILE="fast"; production keeps the library defaults.
 PROFILES = {

@@ -3,11 +3,9 @@
 import re
 import unicodedata
 
+from email_validator import EmailNotValidError, validate_email
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-_EMAIL = re.compile(
-    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
-)
 _WHITESPACE = re.compile(r"\s+", re.UNICODE)
 
 
@@ -39,8 +37,18 @@ def normalize_email(raw: str) -> str:
 
 
 def is_valid_email(address: str) -> bool:
-    """True for a normalised ASCII address of plausible syntax."""
-    return len(address) <= 254 and address.isascii() and _EMAIL.match(address) is not None
+    """True for a normalised ASCII address of valid syntax (email-validator, as WTForms' Email).
+
+    Only the syntax: no DNS lookup. The address must already be in its normal form (see
+    normalize_email), so that what is checked is what is stored and compared.
+    """
+    if len(address) > 254 or not address.isascii():
+        return False
+    try:
+        checked = validate_email(address, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError:
+        return False
+    return checked.normalized == address
 
 
 # French phonetic key, in the spirit of Soundex2/Phonex: enough to bring together the

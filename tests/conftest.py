@@ -7,6 +7,7 @@ the `public` distribution that aiosmtpd imports.
 import contextvars
 import os
 
+import email_validator
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
@@ -14,6 +15,10 @@ from sqlalchemy import text
 
 from csudesk import create_app
 from csudesk.extensions import db
+
+# The tests' accounts live under .test, a special-use domain email-validator refuses outside
+# a test environment.
+email_validator.TEST_ENVIRONMENT = True
 
 pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.factories", "tests.fixtures.browser"]
 

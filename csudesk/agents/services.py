@@ -1,7 +1,7 @@
 """Desk accounts: creation, sign-in checks, scope, and administrative changes."""
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from csudesk.actor import Actor
 from csudesk.agents.models import Agent, Role
@@ -14,22 +14,12 @@ from csudesk.extensions import db
 from csudesk.links import services as links
 from csudesk.links.models import LinkPurpose, OneTimeLink
 from csudesk.mail.services import enqueue_agent_mail
-from csudesk.passwords import hash_secret, verify_secret
+from csudesk.passwords import check_password_policy, hash_secret, verify_secret
 from csudesk.text import is_valid_email, normalize_email
-
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 256
 
 
 class AgentError(ServiceError):
     """A refused administrative change; the message is French."""
-
-
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AgentError(f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères.")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise AgentError(f"Le mot de passe ne peut dépasser {MAX_PASSWORD_LENGTH} caractères.")
 
 
 def find_agent_by_email(raw: str) -> Agent | None:
@@ -58,7 +48,7 @@ def create_agent(
         raise AgentError("Le nom est obligatoire (120 caractères au plus).")
     agent = Agent(email=address, name=name, role=role, csu_id=csu.id, csu=csu, active=True)
     if password is not None:
-        check_password_strength(password)
+        check_password_policy(password)
         agent.password_hash = hash_secret(password)
         agent.password_changed_at = utcnow()
     db.session.add(agent)
@@ -79,7 +69,7 @@ def authenticate(email: str, password: str) -> Agent | None:
 
 
 def set_password(actor: Actor, agent: Agent, password: str) -> None:
-    check_password_strength(password)
+    check_password_policy(password)
     agent.password_hash = hash_secret(password)
     agent.password_changed_at = utcnow()
     agent.session_version += 1
@@ -165,7 +155,7 @@ def agent_of_link(link: OneTimeLink | None) -> Agent | None:
 
 def set_password_with_link(token: str, password: str, ip: str | None) -> Agent:
     """Use an agent-password link (atomically, once) to set the account's new password."""
-    check_password_strength(password)
+    check_password_policy(password)
     agent = agent_of_link(links.consume(token, LinkPurpose.AGENT_PASSWORD))
     if agent is None:
         raise AgentError("Ce lien n'est plus valable : demandez-en un nouveau à un administrateur.")
@@ -196,9 +186,3 @@ def scope_csus(agent: Agent) -> list[CSU]:
 def in_scope(agent: Agent, csu_id: int | None) -> bool:
     scope = scope_csu_ids(agent)
     return scope is None or csu_id in scope
-
-
-def count_admins() -> int:
-    return db.session.scalar(
-        select(func.count()).select_from(Agent).where(Agent.role == Role.ADMIN, Agent.active)
-    )

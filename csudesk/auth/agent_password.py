@@ -11,7 +11,6 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from csudesk import uow
 from csudesk.agents.services import (
-    MAX_PASSWORD_LENGTH,
     agent_of_link,
     set_password_with_link,
 )
@@ -20,6 +19,7 @@ from csudesk.forms import Form, populate_errors
 from csudesk.links.models import LinkPurpose
 from csudesk.links.services import describe_unusable, find_usable
 from csudesk.net import client_ip
+from csudesk.passwords import MAX_PASSWORD_LENGTH
 
 bp = Blueprint("agent_password", __name__, url_prefix="/agent/mot-de-passe")
 SESSION_KEY = "agent_password_token"

@@ -9,6 +9,7 @@ from csudesk.agents import services as agents
 from csudesk.agents.models import Agent, Role
 from csudesk.directory.models import CSU
 from csudesk.directory.services import csu_by_code
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 
 agents_cli = AppGroup("agents", help="Desk accounts (agents, supervisors, administrators).")
@@ -35,7 +36,7 @@ def _commit(action):
     """Run a service call as the system actor; a refusal is a clean error, exit status 1."""
     try:
         result = action(Actor.system())
-    except agents.AgentError as exc:
+    except ServiceError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
     db.session.commit()

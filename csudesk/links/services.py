@@ -21,10 +21,6 @@ LINK_PATHS = {
 }
 
 
-class LinkRefused(Exception):
-    """A link that cannot be issued now; the message is French and says why."""
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 

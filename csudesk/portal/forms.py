@@ -2,7 +2,8 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from csudesk.forms import Form, choices
-from csudesk.roll.accounts import CHALLENGE_QUESTIONS, MAX_PASSWORD_LENGTH
+from csudesk.passwords import MAX_PASSWORD_LENGTH
+from csudesk.roll.accounts import CHALLENGE_QUESTIONS
 
 
 class NewPasswordForm(Form):

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from csudesk.db import utcnow
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
-from csudesk.passwords import hash_secret, verify_secret
+from csudesk.passwords import check_password_policy, hash_secret, verify_secret
 from csudesk.roll.models import ChallengeProof, VoteCode, VoteCodeReissue, Voter, VoterAccount
 from csudesk.text import fold
 
@@ -21,8 +21,6 @@ CHALLENGE_QUESTIONS = {
     "livre": "Quel est le titre de votre livre préféré ?",
     "rue": "Dans quelle rue habitiez-vous à dix ans ?",
 }
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 256
 MIN_ANSWER_LENGTH = 3
 MAX_ANSWER_LENGTH = 100
 VOTE_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -53,12 +51,7 @@ def account_of(voter: Voter) -> VoterAccount:
 def check_new_password(password: str, confirmation: str) -> None:
     if password != confirmation:
         raise AccountError("Les deux mots de passe saisis sont différents.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(f"Le mot de passe ne peut dépasser {MAX_PASSWORD_LENGTH} caractères.")
+    check_password_policy(password)
 
 
 def check_challenge_input(question: str, answer: str) -> None:

@@ -1,7 +1,5 @@
 """Tickets: creation, notes, status changes, transfers, assignment; each one an event."""
 
-from sqlalchemy import select
-
 from csudesk.actor import Actor
 from csudesk.agents.services import in_scope
 from csudesk.audit import services as audit
@@ -13,7 +11,6 @@ from csudesk.roll.models import Voter
 from csudesk.tickets.models import (
     CATEGORY_LABELS,
     CHANNEL_LABELS,
-    OPEN_STATUSES,
     STATUS_LABELS,
     Category,
     Channel,
@@ -154,13 +151,6 @@ def get_ticket_in_scope(actor: Actor, ticket_id: int) -> Ticket | None:
     if ticket is None or actor.agent is None or not in_scope(actor.agent, ticket.csu_id):
         return None
     return ticket
-
-
-def open_tickets_for_voter(voter: Voter, csu_ids: set[int] | None) -> list[Ticket]:
-    query = select(Ticket).where(Ticket.voter_id == voter.id, Ticket.status.in_(OPEN_STATUSES))
-    if csu_ids is not None:
-        query = query.where(Ticket.csu_id.in_(csu_ids))
-    return list(db.session.scalars(query.order_by(Ticket.created_at.desc())))
 
 
 __all__ = ["Category", "Channel", "Status", "TicketError"]
