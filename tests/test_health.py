@@ -12,7 +12,7 @@ from csudesk import create_app
 from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.mail.models import MailStatus, OutboxMail
-from tests.public_site.test_selfservice import recorded_sql
+from tests.fixtures.sql import recorded_sql
 
 KEYS = {"status", "database", "redis", "outbox"}
 

@@ -128,10 +128,9 @@ def test_vote_code_reissue_only_while_voting(make_voter, agent_actor, app):
 
 
 def test_an_agent_reissue_spends_the_proof_of_one_correct_check(
-    make_voter, make_agent, agent_actor, app
+    make_voter, make_agent, agent_actor, app, voting
 ):
     """The proof is a row: one correct check gives one link, to the agent who checked."""
-    app.config["ELECTION"] = VOTING
     app.config["LINK_DEDUP_SECONDS"] = 0
     voter = make_voter(challenge_answer="Médor")
     address = voter.emails[0].address
@@ -155,8 +154,7 @@ def test_an_agent_reissue_spends_the_proof_of_one_correct_check(
     assert db.session.scalar(select(func.count()).select_from(OneTimeLink)) == 1
 
 
-def test_a_proof_expires(make_voter, agent_actor, app):
-    app.config["ELECTION"] = VOTING
+def test_a_proof_expires(make_voter, agent_actor, app, voting):
     voter = make_voter(challenge_answer="Médor")
     assert check_challenge_answer(agent_actor, voter, "Médor") is True
     db.session.execute(update(ChallengeProof).values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -164,8 +162,7 @@ def test_a_proof_expires(make_voter, agent_actor, app):
         request_vote_code_reissue(agent_actor, voter, voter.emails[0].address)
 
 
-def test_challenge_check_is_normalised_and_limited(make_voter, agent_actor, app):
-    app.config["ELECTION"] = VOTING
+def test_challenge_check_is_normalised_and_limited(make_voter, agent_actor, app, voting):
     voter = make_voter(challenge_answer="Médor le chien")
     assert check_challenge_answer(agent_actor, voter, "  medor LE   chien!") is True
     assert check_challenge_answer(agent_actor, voter, "Rex") is False
@@ -187,9 +184,10 @@ def _wait_minutes(voter, channel) -> float:
     return round((until - utcnow()).total_seconds() / 60) if until else 0
 
 
-def test_wrong_answers_make_the_next_check_wait_longer_and_longer(make_voter, agent_actor, app):
+def test_wrong_answers_make_the_next_check_wait_longer_and_longer(
+    make_voter, agent_actor, app, voting
+):
     """No wait for the first wrong answers, then 1, 2, 4 ... minutes, at most 30."""
-    app.config["ELECTION"] = VOTING
     voter = make_voter(challenge_answer="Médor")
     waits = []
     for _ in range(9):
@@ -203,9 +201,8 @@ def test_wrong_answers_make_the_next_check_wait_longer_and_longer(make_voter, ag
     assert _wait_minutes(voter, accounts.DESK) == 0
 
 
-def test_public_wrong_answers_do_not_hold_up_the_desk(make_voter, agent_actor, app):
+def test_public_wrong_answers_do_not_hold_up_the_desk(make_voter, agent_actor, app, voting):
     """Anyone can type answers online: that count is the public form's, not the desk's."""
-    app.config["ELECTION"] = VOTING
     voter = make_voter(challenge_answer="Médor")
     for _ in range(5):
         accounts.count_challenge_attempt(voter, False, accounts.PUBLIC)

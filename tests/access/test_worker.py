@@ -12,7 +12,6 @@ from csudesk.links.models import OneTimeLink
 from csudesk.mail import worker as sender
 from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import VoterAccount
-from tests.access.test_actions import VOTING
 
 
 def submit(kind, address, answer_ok=None):
@@ -130,8 +129,7 @@ def test_vote_code_outside_the_voting_window_sends_nothing(make_voter):
     assert mails() == []
 
 
-def test_vote_code_with_the_right_answer_sends_the_link(make_voter, app):
-    app.config["ELECTION"] = VOTING
+def test_vote_code_with_the_right_answer_sends_the_link(make_voter, app, voting):
     voter = make_voter(challenge_answer="Médor")
     ok = selfservice.vote_code_answer_ok(voter.emails[0].address, " médor ")
     assert ok is True
@@ -144,8 +142,7 @@ def test_vote_code_with_the_right_answer_sends_the_link(make_voter, app):
     assert [details_of(e)["correct"] for e in checks] == [True]
 
 
-def test_wrong_answers_are_counted_and_lock_the_check(make_voter, app):
-    app.config["ELECTION"] = VOTING
+def test_wrong_answers_are_counted_and_lock_the_check(make_voter, app, voting):
     voter = make_voter(challenge_answer="Médor")
     address = voter.emails[0].address
     assert selfservice.vote_code_answer_ok(address, "Rex") is False
@@ -159,8 +156,7 @@ def test_wrong_answers_are_counted_and_lock_the_check(make_voter, app):
     assert account.challenge_locked_until is not None
 
 
-def test_vote_code_for_unknown_or_not_activated_voter(make_voter, app):
-    app.config["ELECTION"] = VOTING
+def test_vote_code_for_unknown_or_not_activated_voter(make_voter, app, voting):
     fresh = make_voter()
     assert selfservice.vote_code_answer_ok("nobody@ac-lille.fr", "Médor") is False
     assert selfservice.vote_code_answer_ok(fresh.emails[0].address, "Médor") is False

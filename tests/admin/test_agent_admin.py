@@ -16,11 +16,6 @@ from tests.fixtures.smtp import text_of
 NEW_PASSWORD = "une phrase de passe assez longue"
 
 
-@pytest.fixture
-def admin(make_agent):
-    return make_agent("admin@csudesk.test", "admin", "NATIONAL", "Ada Admin")
-
-
 def second_client(app, email: str, password: str = AGENT_PASSWORD):
     """Another browser, signed in as `email`."""
     other = app.test_client()

@@ -152,18 +152,16 @@ def test_logout_invalidates_a_captured_cookie(client, auth, lille_agent, app):
     assert thief.get("/guichet/").status_code == 302
 
 
-def test_disabled_account_is_refused_on_next_request(client, auth, lille_agent, make_agent):
+def test_disabled_account_is_refused_on_next_request(client, auth, lille_agent, admin):
     auth.login("anne.agent@csudesk.test")
-    admin = make_agent("admin@csudesk.test", "admin", "NATIONAL")
     agents.set_active(Actor.for_agent(admin), lille_agent, False)
     db.session.commit()
     assert client.get("/guichet/").status_code == 302
     assert auth.login("anne.agent@csudesk.test").status_code == 400
 
 
-def test_scope_change_applies_on_next_request(client, auth, lille_agent, make_agent):
+def test_scope_change_applies_on_next_request(client, auth, lille_agent, admin):
     auth.login("anne.agent@csudesk.test")
-    admin = make_agent("admin@csudesk.test", "admin", "NATIONAL")
     agents.change_role_and_scope(Actor.for_agent(admin), lille_agent, "agent", csu("AC-25"))
     db.session.commit()
     assert client.get("/guichet/").status_code == 302  # signed out by the change

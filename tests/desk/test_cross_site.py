@@ -66,8 +66,8 @@ def test_unknown_sec_fetch_site_values_count_as_cross_site(client, lille):
 @pytest.mark.parametrize(
     "path", ["/supervision/", "/supervision/tickets/export.csv", "/supervision/journal"]
 )
-def test_supervision_pages_and_the_export_refuse_cross_site(client, make_agent, auth, path):
-    auth.login(make_agent("sup@csudesk.test", "supervisor", "NATIONAL").email)
+def test_supervision_pages_and_the_export_refuse_cross_site(client, supervisor, auth, path):
+    auth.login(supervisor.email)
     before = audit_count()
     assert client.get(path, headers=CROSS_SITE).status_code == 403
     assert audit_count() == before
@@ -75,8 +75,8 @@ def test_supervision_pages_and_the_export_refuse_cross_site(client, make_agent, 
     assert allowed.status_code == 200
 
 
-def test_admin_pages_refuse_cross_site(client, make_agent, auth):
-    auth.login(make_agent("admin@csudesk.test", "admin", "NATIONAL").email)
+def test_admin_pages_refuse_cross_site(client, admin, auth):
+    auth.login(admin.email)
     assert client.get("/admin/agents", headers=CROSS_SITE).status_code == 403
     assert client.get("/admin/agents").status_code == 200
 

@@ -8,12 +8,12 @@ otherwise keep both from earlier requests and hide the queries that load them.
 import pytest
 from flask import g
 
-from bench.harness import count_queries
 from csudesk.access.services import resend_activation_link
 from csudesk.actor import Actor
 from csudesk.extensions import db
 from csudesk.tickets.services import create_ticket
 from tests.conftest import ON_POSTGRES
+from tests.fixtures.sql import count_queries
 
 # The lookup is a POST (agent, the address's voter id, audit chain head and entry; PostgreSQL
 # adds the audit chain's lock) that redirects to the voter file (agent, voter file: voter with

@@ -167,9 +167,9 @@ def test_attach_moves_establishment_and_its_voters(make_voter):
 
 def test_single_route_agrees_with_the_bulk_router_in_two_statements(make_voter):
     """route_uai asks the indexes; the importer's Router holds the tables: same answers."""
-    from bench.harness import count_queries
     from csudesk.directory.services import Router
     from csudesk.extensions import db
+    from tests.fixtures.sql import count_queries
 
     make_voter(uai="0590001F")  # an establishment on the roll without a CSU of its own
     router = Router()

@@ -244,8 +244,7 @@ def test_a_token_for_one_purpose_does_not_open_another(client, activation_token)
     assert client.get("/mot-de-passe").status_code == 404
 
 
-def test_vote_code_shown_once_and_the_previous_stops_working(client, make_voter, smtp, app):
-    app.config["ELECTION"] = VOTING
+def test_vote_code_shown_once_and_the_previous_stops_working(client, make_voter, smtp, app, voting):
     voter = make_voter(challenge_answer="Médor")
     previous = accounts.new_vote_code(voter, None)
     db.session.commit()
@@ -275,8 +274,7 @@ def test_vote_code_shown_once_and_the_previous_stops_working(client, make_voter,
     assert db.session.get(Voter, voter.id).vote_code.reissue_count == 2
 
 
-def test_vote_code_link_after_the_vote_closed(client, make_voter, smtp, app):
-    app.config["ELECTION"] = VOTING
+def test_vote_code_link_after_the_vote_closed(client, make_voter, smtp, app, voting):
     voter = make_voter(challenge_answer="Médor")
     request_vote_code_reissue(Actor.system(), voter, voter.emails[0].address)
     db.session.commit()

@@ -12,22 +12,8 @@ from csudesk.mail.models import OutboxMail
 from csudesk.public import antiabuse
 from csudesk.tickets.masking import CODE_MASK, SECRET_MASK
 from csudesk.tickets.models import Category, Ticket
-from tests.public_site.test_selfservice import recorded_sql
-
-
-def form_data(**overrides) -> dict:
-    data = {
-        "email": "marie.dupont@ac-lille.fr",
-        "last_name": "Dupont",
-        "first_name": "Marie",
-        "uai": "0783774D",
-        "category": Category.LINK_NOT_RECEIVED.value,
-        "message": "Je n'ai jamais reçu le lien d'activation.",
-        "consent": "y",
-        "started": antiabuse.opened_token(time.time() - 60),
-    }
-    data.update(overrides)
-    return data
+from tests.fixtures.forms import contact_form_data as form_data
+from tests.fixtures.sql import recorded_sql
 
 
 def tickets() -> list[Ticket]:

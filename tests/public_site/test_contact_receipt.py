@@ -14,7 +14,7 @@ from sqlalchemy import select
 from csudesk.directory.services import set_contact
 from csudesk.extensions import db
 from csudesk.tickets.models import Ticket
-from tests.public_site.test_contact import form_data
+from tests.fixtures.forms import contact_form_data as form_data
 
 LILLE_UAI = "0590001F"  # académie de Lille
 VERSAILLES_UAI = "0783774D"  # académie de Versailles

@@ -142,9 +142,8 @@ VOTING = {
         ("/reassort-code-de-vote", {"email": "marie.dupont@ac-lille.fr", "answer": "Pas Médor"}),
     ],
 )
-def test_action_search_does_not_bypass_the_limits(client, directory, app, path, data):
+def test_action_search_does_not_bypass_the_limits(client, directory, app, path, data, voting):
     """Issue 10 item 1: 7 POSTs with action=search for one address, as the attacker sent."""
-    app.config["ELECTION"] = VOTING
     statuses = [
         client.post(path, data={**data, "action": "search"}, **from_ip(f"192.0.2.{i}")).status_code
         for i in range(7)
@@ -166,9 +165,8 @@ def test_contact_posts_marked_as_searches_count_too(client, directory):
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 5
 
 
-def test_two_hundred_voters_behind_one_address_are_all_served(client, directory, app):
+def test_two_hundred_voters_behind_one_address_are_all_served(client, directory, app, voting):
     """Issue 10 item 10: a school or a rectorate behind one NAT address, default limits."""
-    app.config["ELECTION"] = VOTING
     school = from_ip("203.0.113.20")
     statuses = []
     for i in range(200):

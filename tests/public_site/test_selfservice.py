@@ -5,10 +5,9 @@ the redirect, the page, the SQL the request ran, then the mail rows once the wor
 """
 
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from csudesk.access import worker
 from csudesk.access.models import SelfServiceRequest
@@ -17,25 +16,10 @@ from csudesk.mail.models import OutboxMail
 from csudesk.mail.worker import send_due
 from csudesk.roll import accounts
 from csudesk.roll.models import Voter
-from tests.access.test_actions import VOTING
 from tests.fixtures.smtp import text_of
+from tests.fixtures.sql import recorded_sql
 
 UNKNOWN = "personne.inconnue@ac-lille.fr"
-
-
-@contextmanager
-def recorded_sql():
-    """The statements the request sends, with literals stripped (same shape = same path)."""
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(re.sub(r"\d+", "N", statement))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def post_and_follow(client, url, data):
@@ -98,8 +82,7 @@ def test_password_refused(client, make_voter):
     assert unknown == []
 
 
-def test_vote_code_reissue_with_the_right_answer(client, make_voter, app):
-    app.config["ELECTION"] = VOTING
+def test_vote_code_reissue_with_the_right_answer(client, make_voter, app, voting):
     voter = make_voter(challenge_answer="Médor")
     address = voter.emails[0].address
     known, unknown = compare_known_and_unknown(
@@ -109,8 +92,7 @@ def test_vote_code_reissue_with_the_right_answer(client, make_voter, app):
     assert unknown == []
 
 
-def test_vote_code_reissue_with_a_wrong_answer_sends_nothing(client, make_voter, app):
-    app.config["ELECTION"] = VOTING
+def test_vote_code_reissue_with_a_wrong_answer_sends_nothing(client, make_voter, app, voting):
     voter = make_voter(challenge_answer="Médor")
     known, unknown = compare_known_and_unknown(
         client, "/reassort-code-de-vote", voter.emails[0].address, {"answer": "Rex le chien"}
@@ -123,8 +105,7 @@ def test_vote_code_reissue_with_a_wrong_answer_sends_nothing(client, make_voter,
     ]
 
 
-def test_the_request_stores_no_secret(client, make_voter, app):
-    app.config["ELECTION"] = VOTING
+def test_the_request_stores_no_secret(client, make_voter, app, voting):
     voter = make_voter(challenge_answer="Médor")
     client.post(
         "/reassort-code-de-vote", data={"email": voter.emails[0].address, "answer": "Médor"}
@@ -188,8 +169,7 @@ def test_bad_address_is_refused_with_a_field_error(client, directory, url, addre
     assert db.session.scalars(select(SelfServiceRequest)).all() == []
 
 
-def test_vote_code_answer_is_checked_for_shape(client, directory, app):
-    app.config["ELECTION"] = VOTING
+def test_vote_code_answer_is_checked_for_shape(client, directory, app, voting):
     response = client.post(
         "/reassort-code-de-vote", data={"email": "marie@ac-lille.fr", "answer": "!!"}
     )
@@ -207,9 +187,8 @@ def test_confirmation_is_not_cached(client, directory):
     assert client.get(response.location).headers["Cache-Control"] == "no-store"
 
 
-def test_voter_gets_a_new_vote_code_alone(client, make_voter, app, smtp):
+def test_voter_gets_a_new_vote_code_alone(client, make_voter, app, smtp, voting):
     """The whole case: the form, the worker, the mail, the landing that shows the code."""
-    app.config["ELECTION"] = VOTING
     voter = make_voter(challenge_answer="Médor")
     response = client.post(
         "/reassort-code-de-vote", data={"email": voter.emails[0].address, "answer": "MEDOR"}
