@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from csudesk.actor import Actor
 from csudesk.agents.models import Agent
+from csudesk.agents.services import in_scope, scope_csu_ids
 from csudesk.extensions import db, login_manager
 from csudesk.net import client_ip
 
@@ -19,6 +20,16 @@ def require_role(bp: Blueprint, role: str) -> None:
         if not current_user.has_role(role):
             abort(403)
         return None
+
+
+def scope() -> set[int] | None:
+    """CSU ids the signed-in account may see; None for the national CSU (every CSU)."""
+    return scope_csu_ids(current_user)
+
+
+def scope_covers(csu_id: int | None) -> bool:
+    """Whether the signed-in account's scope covers this CSU."""
+    return in_scope(current_user, csu_id)
 
 
 def current_actor() -> Actor:

@@ -6,7 +6,7 @@ from csudesk import uow
 from csudesk.access import services as access
 from csudesk.actor import Actor
 from csudesk.audit import services as audit
-from csudesk.auth.guards import current_actor
+from csudesk.auth.guards import current_actor, scope_covers
 from csudesk.desk.voter_file import voter_tickets
 from csudesk.exceptions import ServiceError
 from csudesk.links.models import LINK_PURPOSE_LABELS
@@ -47,7 +47,7 @@ def _ticket_for(actor: Actor, voter: Voter, form, purpose: str | None = None) ->
         earlier = (
             access.recent_request_ticket(voter, purpose, form.address.data) if purpose else None
         )
-        if earlier is not None and (scope() is None or earlier.csu_id in scope()):
+        if earlier is not None and scope_covers(earlier.csu_id):
             return earlier
         return create_ticket(
             actor,
@@ -57,7 +57,7 @@ def _ticket_for(actor: Actor, voter: Voter, form, purpose: str | None = None) ->
             voter=voter,
         )
     ticket = open_ticket_of_voter(int(form.ticket.data), voter.id)
-    if ticket is None or (scope() is not None and ticket.csu_id not in scope()):
+    if ticket is None or not scope_covers(ticket.csu_id):
         raise TicketError("Ce ticket n'est plus ouvert : choisissez-en un autre.")
     return ticket
 

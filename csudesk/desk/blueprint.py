@@ -1,19 +1,13 @@
 """The agent desk blueprint: every view needs a signed-in agent (or higher role)."""
 
 from flask import Blueprint, abort
-from flask_login import current_user
 
 from csudesk.agents.models import Role
-from csudesk.agents.services import scope_csu_ids
-from csudesk.auth.guards import require_role
+from csudesk.auth.guards import require_role, scope
 from csudesk.desk.voter_file import load_voter
 
 bp = Blueprint("desk", __name__, url_prefix="/guichet")
 require_role(bp, Role.AGENT)
-
-
-def scope() -> set[int] | None:
-    return scope_csu_ids(current_user)
 
 
 def voter_in_scope_or_404(voter_id: int):

@@ -4,7 +4,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_login import current_user
 
 from csudesk import uow
-from csudesk.auth.guards import current_actor
+from csudesk.auth.guards import current_actor, scope_covers
 from csudesk.directory.models import CSU
 from csudesk.directory.services import NATIONAL_CSU_CODE, csu_by_code, csu_choices
 from csudesk.exceptions import ServiceError
@@ -159,6 +159,6 @@ def transfer(ticket_id: int):
         populate_errors(form, exc, "reason")
         return _ticket_page(ticket, 400, transfer_form=form)
     flash(f"Ticket {ticket.reference} transféré à {to_csu.name}.", "success")
-    if scope() is not None and to_csu.id not in scope():
+    if not scope_covers(to_csu.id):
         return redirect(url_for("desk.queue"))
     return redirect(url_for("desk.ticket", ticket_id=ticket.id))

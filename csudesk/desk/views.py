@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from csudesk import uow
 from csudesk.audit import services as audit
-from csudesk.auth.guards import current_actor
+from csudesk.auth.guards import current_actor, scope_covers
 from csudesk.db import utcnow
 from csudesk.desk.voter_file import voter_file
 from csudesk.directory.models import CSU
@@ -77,8 +77,7 @@ def _search_by_email():
         session[NOT_FOUND_KEY] = address[:254]
         return _results_page(email_form=form, not_found=address)
     voter_id, csu_id = found
-    in_scope = scope() is None or csu_id in scope()
-    if not in_scope:
+    if not scope_covers(csu_id):
         audit.record(
             actor, "voter.lookup", voter_id=voter_id, by="email", found=True, in_scope=False
         )

@@ -5,8 +5,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from csudesk.agents.models import Agent, Role
-from csudesk.agents.services import in_scope, scope_csu_ids, scope_csus
-from csudesk.auth.guards import require_role
+from csudesk.agents.services import in_scope, scope_csus
+from csudesk.auth.guards import require_role, scope
 from csudesk.directory.services import csu_by_code
 from csudesk.extensions import db
 from csudesk.forms import choices
@@ -14,11 +14,6 @@ from csudesk.text import is_ascii_digits
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 require_role(bp, Role.SUPERVISOR)
-
-
-def scope() -> set[int] | None:
-    """CSU ids the signed-in supervisor may see; None for the national CSU (all)."""
-    return scope_csu_ids(current_user)
 
 
 def agent_options() -> list[Agent]:
