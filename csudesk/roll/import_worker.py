@@ -1,27 +1,20 @@
 """Streaming, idempotent import of the electoral roll CSV (format in README.md)."""
 
-import json
 import re
 import sys
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 from sqlalchemy import (
-    ColumnElement,
-    Table,
-    any_,
     bindparam,
     delete,
     func,
     insert,
-    literal_column,
     select,
-    text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from csudesk.csvio import ImportReport, open_csv
 from csudesk.db import utcnow
@@ -29,6 +22,7 @@ from csudesk.directory.models import Establishment
 from csudesk.directory.services import Router, RoutingError, search_key
 from csudesk.directory.uai import InvalidUAI
 from csudesk.extensions import db
+from csudesk.roll.bulk import among, bulk_insert, reserve_ids
 from csudesk.roll.models import Voter, VoterEmail
 from csudesk.roll.services import name_key, name_phonetic, parse_delivery
 from csudesk.text import is_valid_email, normalize_email
@@ -175,13 +169,13 @@ class RollImporter:
                     Voter.establishment_id,
                     Voter.notice_delivery,
                     Voter.import_run,
-                ).where(_among(Voter.roll_id, [r.roll_id for r in rows]))
+                ).where(among(Voter.roll_id, [r.roll_id for r in rows]))
             )
         }
         owners = dict(
             db.session.execute(
                 select(VoterEmail.address, VoterEmail.voter_id).where(
-                    _among(VoterEmail.address, [a for r in rows for a in r.emails])
+                    among(VoterEmail.address, [a for r in rows for a in r.emails])
                 )
             )
             .tuples()
@@ -229,7 +223,7 @@ class RollImporter:
         connection = db.session.connection()
         if touched:
             connection.execute(
-                update(Voter).where(_among(Voter.id, touched)).values(import_run=self.run)
+                update(Voter).where(among(Voter.id, touched)).values(import_run=self.run)
             )
         if to_update:
             connection.execute(update(Voter).where(Voter.id == bindparam("b_id")), to_update)
@@ -292,7 +286,7 @@ class RollImporter:
         self.establishments.update(
             db.session.execute(
                 select(Establishment.uai, Establishment.id).where(
-                    _among(Establishment.uai, list(missing))
+                    among(Establishment.uai, list(missing))
                 )
             )
             .tuples()
@@ -304,8 +298,8 @@ class RollImporter:
             return {}
         # Ids are reserved first so that the insert needs no RETURNING: in parameter order,
         # RETURNING makes SQLAlchemy send one statement per row on SQLite.
-        ids = _reserve_ids(Voter.__table__, len(rows))
-        _bulk_insert(
+        ids = reserve_ids(Voter.__table__, len(rows))
+        bulk_insert(
             Voter.__table__,
             [
                 {
@@ -330,7 +324,7 @@ class RollImporter:
         if existing_ids:
             for voter_id, address in db.session.execute(
                 select(VoterEmail.voter_id, VoterEmail.address)
-                .where(_among(VoterEmail.voter_id, existing_ids))
+                .where(among(VoterEmail.voter_id, existing_ids))
                 .order_by(VoterEmail.voter_id, VoterEmail.position)
             ):
                 current.setdefault(voter_id, []).append(address)
@@ -350,9 +344,9 @@ class RollImporter:
                 for position, address in enumerate(row.emails)
             )
         if stale:
-            db.session.execute(delete(VoterEmail).where(_among(VoterEmail.voter_id, stale)))
+            db.session.execute(delete(VoterEmail).where(among(VoterEmail.voter_id, stale)))
         if fresh:
-            _bulk_insert(VoterEmail.__table__, fresh)
+            bulk_insert(VoterEmail.__table__, fresh)
         return changed
 
 
@@ -393,87 +387,6 @@ def _invisible_characters(raw: dict[str, str]) -> str | None:
             f" « {field} » : retapez la valeur"
         )
     return None
-
-
-def _on_postgresql() -> bool:
-    return db.session.get_bind().dialect.name == "postgresql"
-
-
-def _among(column, values: list) -> ColumnElement[bool]:
-    """column IN values, with one parameter whatever the number of values.
-
-    An IN list of BATCH parameters is planned 5x slower than `= ANY(array)` on PostgreSQL; on
-    SQLite its text changes with the list's length, and sqlite3 keeps the last 128 compiled
-    statements per connection: with IN lists of thousands of parameters that cache alone
-    grew the import's RSS by ~13 MB per 100 k rows. json_each() keeps one statement text.
-    """
-    if _on_postgresql():
-        return column == any_(bindparam(None, values, type_=_array_of(column.type)))
-    return column.in_(
-        select(literal_column("value")).select_from(func.json_each(json.dumps(values)))
-    )
-
-
-@lru_cache(maxsize=8)
-def _array_of(item_type) -> ARRAY:
-    """One ARRAY type per column type, so each statement shape is compiled (and cached) once."""
-    return ARRAY(item_type)
-
-
-def _reserve_ids(table: Table, count: int) -> list[int]:
-    """Ids for `count` new rows: from the table's sequence on PostgreSQL; on SQLite, after the
-    largest id, which no one else can take while this transaction holds the write lock
-    (BEGIN IMMEDIATE, csudesk.db)."""
-    if _on_postgresql():
-        return list(
-            db.session.scalars(
-                text(
-                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
-                    " FROM generate_series(1, :n)"
-                ),
-                {"table": table.name, "n": count},
-            )
-        )
-    start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
-    return list(range(start, start + count))
-
-
-def _bulk_insert(table: Table, rows: list[dict]) -> None:
-    """Insert rows in the session's transaction, straight through the driver.
-
-    SQLite gets one executemany, PostgreSQL a COPY (3x faster than INSERT). Values still go
-    through their columns' bind processing (UTC datetimes), applied only to the columns
-    that have one: SQLAlchemy's per-row parameter handling cost ~10 % of the import.
-    """
-    connection = db.session.connection()
-    columns = list(rows[0])
-    processors = [
-        (index, process)
-        for index, name in enumerate(columns)
-        if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
-    ]
-
-    def values():
-        for row in rows:
-            value = [row[name] for name in columns]
-            for index, process in processors:
-                value[index] = process(value[index])
-            yield tuple(value)
-
-    names = ", ".join(columns)  # column names come from the model, never from the file
-    if not _on_postgresql():
-        marks = ", ".join("?" * len(columns))
-        connection.exec_driver_sql(
-            f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
-            list(values()),
-        )
-        return
-    with (
-        connection.connection.driver_connection.cursor() as cursor,
-        cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
-    ):
-        for value in values():
-            copy.write_row(value)
 
 
 def import_roll(

@@ -1,0 +1,90 @@
+"""Bulk SQL for the roll import: one-parameter IN lists, reserved ids, executemany or COPY."""
+
+import json
+from functools import lru_cache
+
+from sqlalchemy import ColumnElement, Table, any_, bindparam, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from csudesk.extensions import db
+
+
+def on_postgresql() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def among(column, values: list) -> ColumnElement[bool]:
+    """column IN values, with one parameter whatever the number of values.
+
+    An IN list of BATCH parameters is planned 5x slower than `= ANY(array)` on PostgreSQL; on
+    SQLite its text changes with the list's length, and sqlite3 keeps the last 128 compiled
+    statements per connection: with IN lists of thousands of parameters that cache alone
+    grew the import's RSS by ~13 MB per 100 k rows. json_each() keeps one statement text.
+    """
+    if on_postgresql():
+        return column == any_(bindparam(None, values, type_=array_of(column.type)))
+    return column.in_(
+        select(literal_column("value")).select_from(func.json_each(json.dumps(values)))
+    )
+
+
+@lru_cache(maxsize=8)
+def array_of(item_type) -> ARRAY:
+    """One ARRAY type per column type, so each statement shape is compiled (and cached) once."""
+    return ARRAY(item_type)
+
+
+def reserve_ids(table: Table, count: int) -> list[int]:
+    """Ids for `count` new rows: from the table's sequence on PostgreSQL; on SQLite, after the
+    largest id, which no one else can take while this transaction holds the write lock
+    (BEGIN IMMEDIATE, csudesk.db)."""
+    if on_postgresql():
+        return list(
+            db.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:table, 'id'))"
+                    " FROM generate_series(1, :n)"
+                ),
+                {"table": table.name, "n": count},
+            )
+        )
+    start = (db.session.scalar(select(func.max(table.c.id))) or 0) + 1
+    return list(range(start, start + count))
+
+
+def bulk_insert(table: Table, rows: list[dict]) -> None:
+    """Insert rows in the session's transaction, straight through the driver.
+
+    SQLite gets one executemany, PostgreSQL a COPY (3x faster than INSERT). Values still go
+    through their columns' bind processing (UTC datetimes), applied only to the columns
+    that have one: SQLAlchemy's per-row parameter handling cost ~10 % of the import.
+    """
+    connection = db.session.connection()
+    columns = list(rows[0])
+    processors = [
+        (index, process)
+        for index, name in enumerate(columns)
+        if (process := table.c[name].type.bind_processor(connection.dialect)) is not None
+    ]
+
+    def values():
+        for row in rows:
+            value = [row[name] for name in columns]
+            for index, process in processors:
+                value[index] = process(value[index])
+            yield tuple(value)
+
+    names = ", ".join(columns)  # column names come from the model, never from the file
+    if not on_postgresql():
+        marks = ", ".join("?" * len(columns))
+        connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks})",  # noqa: S608
+            list(values()),
+        )
+        return
+    with (
+        connection.connection.driver_connection.cursor() as cursor,
+        cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy,
+    ):
+        for value in values():
+            copy.write_row(value)
