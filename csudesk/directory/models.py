@@ -3,11 +3,16 @@
 from datetime import datetime
 from enum import StrEnum
 
+from blinker import Namespace
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from csudesk.db import UTCDateTime, utcnow
 from csudesk.extensions import db
+
+# Sent with an establishment once it belongs to another CSU (flushed): the roll moves its
+# voters (roll/models.py), without the directory knowing about voters.
+establishment_moved = Namespace().signal("establishment-moved")
 
 
 class CSUKind(StrEnum):

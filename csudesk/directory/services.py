@@ -2,10 +2,10 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, select
 
 from csudesk.directory import uai as uai_codes
-from csudesk.directory.models import CSU, CSUKind, Establishment
+from csudesk.directory.models import CSU, CSUKind, Establishment, establishment_moved
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.text import fold
@@ -212,7 +212,8 @@ def upsert_establishment(
         db.session.add(establishment)
     elif csu is not None and establishment.csu_id != csu.id:
         establishment.csu_id = csu.id
-        _reroute_voters(establishment)
+        db.session.flush()
+        establishment_moved.send(establishment)
     if own_csu is not None:
         establishment.own_csu = own_csu
     if name:
@@ -224,17 +225,6 @@ def upsert_establishment(
     establishment.search_key = search_key(establishment.name, establishment.city, uai)
     db.session.flush()
     return establishment
-
-
-def _reroute_voters(establishment: Establishment) -> None:
-    from csudesk.roll.models import Voter
-
-    db.session.flush()
-    db.session.execute(
-        update(Voter)
-        .where(Voter.establishment_id == establishment.id)
-        .values(csu_id=establishment.csu_id)
-    )
 
 
 def attach_establishment(uai: str, csu_code: str) -> Establishment:

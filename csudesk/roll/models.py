@@ -3,11 +3,11 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Index, Integer, String, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from csudesk.db import UTCDateTime, utcnow
-from csudesk.directory.models import CSU, Establishment
+from csudesk.directory.models import CSU, Establishment, establishment_moved
 from csudesk.extensions import db
 
 
@@ -162,3 +162,13 @@ class ChallengeProof(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     link_id: Mapped[int | None] = mapped_column(ForeignKey("one_time_link.id"))
+
+
+@establishment_moved.connect
+def _voters_follow_their_establishment(establishment: Establishment) -> None:
+    """A voter's csu_id is its establishment's: when the establishment moves, its voters do."""
+    db.session.execute(
+        update(Voter)
+        .where(Voter.establishment_id == establishment.id)
+        .values(csu_id=establishment.csu_id)
+    )
