@@ -22,6 +22,9 @@ class LinkAlreadyUsed(ServiceError):
 def _consume(link: OneTimeLink) -> OneTimeLink:
     used = links.consume_claimed(link)
     if used is None:
+        # Read it again: the use that won has committed (PostgreSQL: this statement sees it),
+        # and the page says what became of the link.
+        db.session.refresh(link)
         raise LinkAlreadyUsed("Ce lien a déjà servi : un lien ne fonctionne qu'une fois.")
     return used
 
