@@ -15,9 +15,25 @@ _ADDRESS_PARAMS = frozenset({"courriel"})
 accesslog = "-"
 
 
+def _has_address_param(text: str) -> bool:
+    return any(
+        unquote_plus(m[2]).strip().lower() in _ADDRESS_PARAMS for m in _QUERY_PARAM.finditer(text)
+    )
+
+
 def _redact_address(match: re.Match) -> str:
     if unquote_plus(match[2]).strip().lower() in _ADDRESS_PARAMS:
         return match[1] + "[adresse masquée]"
+    # A URL inside a parameter, encoded once or more: the sign-in page's
+    # ?next=/supervision/journal%3Fcourriel%3D... The whole value goes.
+    value = match[3]
+    for _ in range(3):
+        decoded = unquote_plus(value)
+        if decoded == value:
+            break
+        if _has_address_param(decoded):
+            return match[1] + "[adresse masquée]"
+        value = decoded
     return match[0]
 
 
