@@ -66,7 +66,14 @@ def test_secrets_appear_nowhere_but_in_the_mail_and_the_voter_page(
         "/guichet/",
     ):
         agent_get(url)
-    agent_get("/guichet/recherche?courriel=marie.dupont@ac-lille.fr")
+    # The address search (a POST, issue 10 item 8), followed to the voter file it opens.
+    found = client.post("/guichet/recherche", data={"courriel": "Marie.Dupont@ac-lille.fr"})
+    assert found.status_code == 303
+    assert found.headers["Location"] == f"/guichet/electeurs/{voter.id}"
+    agent_pages.append(found.text)
+    voter_file = agent_get(found.headers["Location"])
+    assert voter_file.status_code == 200 and "DUPONT" in voter_file.text
+    assert "marie.dupont@ac-lille.fr" in voter_file.text  # the page swept is the voter's file
 
     secrets = {
         "token 1": token1,
