@@ -121,6 +121,22 @@ def check_challenge(voter_id: int):
             voter, {"challenge": form}, 400, "voter.view", {"invalid_form": "challenge.check"}
         )
     actor = current_actor()
+    support.lock_voter(voter)  # before the ticket: a double click's second POST waits here
+    if form.ticket.data == NEW_TICKET:
+        earlier = support.recent_check_in_new_ticket(
+            actor, voter, form.category.data, form.channel.data
+        )
+        if earlier is not None and (scope() is None or earlier.ticket.csu_id in scope()):
+            support.join_recent_check(actor, voter, earlier)
+            db.session.commit()
+            flash(
+                "Cette vérification vient d'être faite (double clic) : réponse au défi "
+                + ("correcte" if earlier.correct else "incorrecte")
+                + f", ticket {earlier.ticket.reference}. Aucun essai de plus n'est compté."
+                " Pour vérifier une autre réponse, choisissez ce ticket.",
+                "info",
+            )
+            return redirect(url_for("desk.voter", voter_id=voter.id) + "#actions")
     try:
         ticket = _ticket_for(actor, voter, form)
         correct = support.check_challenge_answer(actor, voter, form.answer.data, ticket)
