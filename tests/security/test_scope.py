@@ -184,3 +184,82 @@ def test_supervision_pages_refuse_an_agent(world):
             statuses[url] = response.status_code
             assert "Secret de" not in response.text
     assert statuses and set(statuses.values()) == {403}, statuses
+
+
+def test_ids_of_another_csu_in_query_strings_and_form_fields_are_refused(world, make_voter):
+    """The same attack through a query string or a posted field, not the path."""
+    agent, supervisor, admin = (world["clients"][k] for k in ("agent", "supervisor", "admin"))
+    voter_b, ticket_b = world["voter_b"], world["ticket_b"]
+    voter_a = make_voter("Lillois", "Alain", emails=("alain@ac-lille.fr",))
+    b_address = voter_b.emails[0].address
+    secrets_of_b = ("Versaillais", "Hortense", "Véra", "agent.vers", "Secret de")
+    gets = [
+        (agent, f"/guichet/tickets/nouveau?electeur={voter_b.id}", {404}),
+        (supervisor, f"/supervision/journal?electeur={voter_b.id}", {404}),
+        (supervisor, f"/supervision/journal?agent={world['agent_b'].id}", {404}),
+        (supervisor, f"/supervision/tickets?agent={world['agent_b'].id}", {404}),
+        (supervisor, "/supervision/?csu=AC-25", {404}),
+        (supervisor, "/supervision/tickets?csu=AC-25", {404}),
+        (supervisor, "/supervision/tickets/export.csv?csu=AC-25", {404}),
+        (supervisor, f"/supervision/journal?courriel={b_address}", {200}),
+        (supervisor, f"/supervision/tickets?courriel={b_address}", {200}),
+        (agent, "/guichet/tickets?csu=AC-25", {200, 404}),
+        (admin, "/admin/agents?q=vers", {200}),
+    ]
+    problems = []
+    for client, url, allowed in gets:
+        response = client.get(url, buffered=True)
+        if response.status_code not in allowed:
+            problems.append(f"GET {url}: {response.status_code}")
+        leaked = [s for s in secrets_of_b if s in response.text]
+        if leaked:
+            problems.append(f"GET {url} shows {leaked}")
+    lille, versailles = csu("AC-09").id, csu("AC-25").id
+    link_form = {
+        "activation-address": voter_a.emails[0].address,
+        "activation-ticket": "nouveau",
+        "activation-category": "lien_non_recu",
+        "activation-channel": "telephone",
+    }
+    posts = [
+        (
+            agent,
+            f"/guichet/tickets/nouveau?electeur={voter_b.id}",
+            {"category": "identifiant_inconnu", "channel": "telephone"},
+        ),
+        (
+            agent,
+            f"/guichet/electeurs/{voter_a.id}/liens/activation",
+            {**link_form, "activation-ticket": str(ticket_b.id)},
+        ),
+        (
+            agent,
+            f"/guichet/electeurs/{voter_a.id}/liens/activation",
+            {**link_form, "activation-address": b_address},
+        ),
+        (
+            admin,
+            f"/admin/agents/{world['colleague'].id}/role",
+            {"role": "agent", "csu": versailles},
+        ),
+        (
+            admin,
+            "/admin/agents/nouveau",
+            {"email": "n@csudesk.test", "name": "N", "role": "agent", "csu": versailles},
+        ),
+        (
+            admin,
+            "/admin/agents/nouveau",
+            {"email": "n@csudesk.test", "name": "N", "role": "admin", "csu": csu("NATIONAL").id},
+        ),
+    ]
+    for client, url, data in posts:
+        before = snapshot()
+        response = client.post(url, data=data)
+        if response.status_code not in (400, 404):
+            problems.append(f"POST {url} {data}: {response.status_code}")
+        changes = changed_tables(before, snapshot(), {AUDIT_TABLE})
+        if changes:
+            problems.append(f"POST {url} {data} changed {changes}")
+    assert lille != versailles
+    assert problems == []
