@@ -62,7 +62,9 @@ def url_values(rule, world) -> list[dict]:
     return combos
 
 
-def header_problems(response, url: str, *, signed_in: bool, landing: bool) -> list[str]:
+def header_problems(
+    response, url: str, *, signed_in: bool, landing: bool, secure_cookie: bool = True
+) -> list[str]:
     headers = response.headers
     problems = []
     csp = headers.get("Content-Security-Policy", "")
@@ -77,7 +79,8 @@ def header_problems(response, url: str, *, signed_in: bool, landing: bool) -> li
     for cookie in headers.getlist("Set-Cookie"):
         if cookie.startswith("csudesk_session="):
             flags = {f.strip().lower() for f in cookie.split(";")[1:]}
-            if not {"secure", "httponly", "samesite=lax"} <= flags:
+            wanted = {"httponly", "samesite=lax"} | ({"secure"} if secure_cookie else set())
+            if not wanted <= flags:
                 problems.append(f"{url}: session cookie flags {sorted(flags)}")
     return problems
 

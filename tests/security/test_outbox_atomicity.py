@@ -19,6 +19,7 @@ from csudesk.selfservice import services as selfservice
 from csudesk.selfservice.models import SelfServiceRequest
 from csudesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import ON_POSTGRES
+from tests.security.test_headers import header_problems
 from tests.security.world import new_client, sign_in
 
 SQLITE_TRIGGER = """
@@ -89,6 +90,12 @@ def french_error_page(response) -> None:
     )
     assert "Traceback" not in response.text and "sqlite" not in response.text.lower()
     assert "forced failure" not in response.text and "psycopg" not in response.text
+    # The 500 page carries the same headers as every other signed-in page (SECURITY.md 16);
+    # these tests run with the test config's non-Secure cookie.
+    problems = header_problems(
+        response, "500 page", signed_in=True, landing=False, secure_cookie=False
+    )
+    assert problems == []
 
 
 def test_a_desk_action_whose_audit_fails_commits_no_ticket_link_or_mail(
