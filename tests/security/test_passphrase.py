@@ -96,3 +96,40 @@ def test_a_10000_character_password_is_refused_in_french_without_hashing(
     assert '<html lang="fr"' in login.text and ABSURD not in login.text
     assert TOO_LONG in login.text
     assert [c for c in argon2_calls if c[1] > 1000] == []
+
+
+def test_the_voter_portal_takes_a_long_passphrase_and_refuses_an_absurd_one(
+    app, make_agent, make_voter, smtp, argon2_calls
+):
+    """The same bounds on the voter's side (activation link), without hashing the absurd one."""
+    agent = make_agent("agent.lille@csudesk.test", "agent", "AC-09")
+    voter = make_voter("Durand", "Paul", emails=("paul.durand@ac-lille.fr",))
+    sent = sign_in(app, agent.email).post(
+        f"/guichet/electeurs/{voter.id}/liens/activation",
+        data={
+            "activation-address": "paul.durand@ac-lille.fr",
+            "activation-ticket": "nouveau",
+            "activation-category": "lien_non_recu",
+            "activation-channel": "telephone",
+        },
+    )
+    assert sent.status_code == 302
+    send_due()
+    (message,) = smtp.wait_for(1)
+    path = re.search(r"/activation/[\w-]+", message.get_body(("plain",)).get_content()).group(0)
+    browser = new_client(app)
+    page = browser.get(path).location
+
+    def activate(password):
+        return browser.post(
+            page,
+            data={"password": password, "confirmation": password, "question": "animal",
+                  "answer": "Médor"},
+        )  # fmt: skip
+
+    argon2_calls.clear()
+    refused = activate(ABSURD)
+    assert refused.status_code == 400 and '<html lang="fr"' in refused.text
+    assert "caractères" in refused.text and ABSURD not in refused.text
+    assert [c for c in argon2_calls if c[1] > 1000] == []
+    assert activate(LONG).status_code == 200
