@@ -165,18 +165,16 @@ def test_every_agent_action_is_audited_with_who_what_voter_when_where(
     expected.append(("link.password_reset", agent, active))
     ok(link(desk, coded, "vote_code"))  # no challenge checked yet: refused
     expected.append(("link.vote_code.refused", agent, coded))
-    ok(
-        desk.post(
-            f"/guichet/electeurs/{coded.id}/defi",
-            data={
-                "challenge-answer": "rex",
-                "challenge-ticket": "nouveau",
-                "challenge-category": "notice_non_recue",
-                "challenge-channel": "telephone",
-            },
-        )
-    )
+    check = {
+        "challenge-answer": "rex",
+        "challenge-ticket": "nouveau",
+        "challenge-category": "notice_non_recue",
+        "challenge-channel": "telephone",
+    }
+    ok(desk.post(f"/guichet/electeurs/{coded.id}/defi", data=check))
     expected += [("ticket.create", agent, coded), ("challenge.check", agent, coded)]
+    ok(desk.post(f"/guichet/electeurs/{coded.id}/defi", data=check))  # a double click
+    expected.append(("challenge.check.duplicate", agent, coded))
     ticket = db.session.scalar(select(Ticket).where(Ticket.voter_id == coded.id))
     ok(link(desk, coded, "vote_code", ticket=str(ticket.id)))
     expected.append(("link.vote_code", agent, coded))

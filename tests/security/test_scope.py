@@ -201,8 +201,9 @@ def test_ids_of_another_csu_in_query_strings_and_form_fields_are_refused(world, 
         (supervisor, "/supervision/?csu=AC-25", {404}),
         (supervisor, "/supervision/tickets?csu=AC-25", {404}),
         (supervisor, "/supervision/tickets/export.csv?csu=AC-25", {404}),
-        (supervisor, f"/supervision/journal?courriel={b_address}", {200}),
-        (supervisor, f"/supervision/tickets?courriel={b_address}", {200}),
+        # An address in a URL is not searched any more: a redirect without it.
+        (supervisor, f"/supervision/journal?courriel={b_address}", {303}),
+        (supervisor, f"/supervision/tickets?courriel={b_address}", {303}),
         (agent, "/guichet/tickets?csu=AC-25", {200, 404}),
         (admin, "/admin/agents?q=vers", {200}),
     ]
@@ -214,6 +215,14 @@ def test_ids_of_another_csu_in_query_strings_and_form_fields_are_refused(world, 
         leaked = [s for s in secrets_of_b if s in response.text]
         if leaked:
             problems.append(f"GET {url} shows {leaked}")
+    for path in ("/supervision/journal", "/supervision/tickets"):
+        # The address filter is posted, then shown under an opaque key: nothing of B's either.
+        response = supervisor.post(path, data={"courriel": b_address}, follow_redirects=True)
+        if response.status_code != 200:
+            problems.append(f"POST {path} (address filter): {response.status_code}")
+        leaked = [s for s in secrets_of_b if s in response.text]
+        if leaked:
+            problems.append(f"POST {path} (address filter) shows {leaked}")
     lille, versailles = csu("AC-09").id, csu("AC-25").id
     link_form = {
         "activation-address": voter_a.emails[0].address,
