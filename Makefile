@@ -25,7 +25,9 @@ help:  ## List the targets
 $(BIN)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# setuptools warns on every editable install of a flat layout (templates/, migrations/ beside
+	@# the package); the warning says nothing about csudesk, so it is filtered by its text.
+	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(BIN)/.installed  ## Create the virtualenv and install csudesk with its dev tools

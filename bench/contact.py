@@ -227,8 +227,10 @@ def run(database: Database, seconds: float) -> list[Row]:
         queries = submission_query_count(database, submissions[0], limits)
         work = database.work / "contact"
         with gunicorn("csudesk:create_app()", database.env(**limits), work) as server:
-            opened = time.monotonic()
             visitors = open_forms(server.url, VISITORS)
+            # The newest form was opened just now: wait from here, or on a loaded machine the
+            # last visitors' forms would be refused as sent too fast (400).
+            opened = time.monotonic()
             bodies, headers = [], []
             for index, submission in enumerate(submissions):
                 cookie, csrf, started = visitors[index % len(visitors)]

@@ -5,6 +5,7 @@ the `public` distribution that aiosmtpd imports.
 """
 
 import contextvars
+import logging
 import os
 
 import email_validator
@@ -49,6 +50,18 @@ def base_config(database_uri: str, smtp_port: int) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "ELECTION": PAST_ROUND,
     }
+
+
+@pytest.fixture(autouse=True)
+def _csudesk_logger_as_found():
+    """An app built without TESTING gives the csudesk logger a handler and the WARNING level;
+    put both back, or later tests' caplog would miss csudesk's INFO records (and a test that
+    asserts a secret is in no log line would pass on no line at all)."""
+    logger = logging.getLogger("csudesk")
+    level, handlers = logger.level, list(logger.handlers)
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
 
 
 @pytest.fixture(scope="session")

@@ -119,9 +119,9 @@ def test_demo_directory_contacts_and_vote_code_reissue(app, client, auth):
         select(Voter).join(CSU, CSU.id == Voter.csu_id).where(CSU.code == "AC-09").limit(1)
     ).one()
     auth.login("agent.versailles@csudesk.example", demo.DEMO_PASSWORD)
-    answer = client.post(
-        "/guichet/recherche", data={"courriel": lille_voter.emails[0].address}
-    ).text
+    searched = client.post("/guichet/recherche", data={"courriel": lille_voter.emails[0].address})
+    assert searched.status_code == 200  # another cell's voter: no file, only where to send them
+    answer = searched.text
     assert "Cet électeur relève d'une autre cellule" in answer
     assert "03 20 00 00 00" in answer and "csu-elections@ac-lille.example" in answer
     auth.logout()
@@ -129,6 +129,8 @@ def test_demo_directory_contacts_and_vote_code_reissue(app, client, auth):
     activated = demo.example_addresses()["activated"]
     voter_id = db.session.scalar(select(VoterEmail.voter_id).where(VoterEmail.address == activated))
     auth.login("agent.lille@csudesk.example", demo.DEMO_PASSWORD)
-    page = html.unescape(client.get(f"/guichet/electeurs/{voter_id}").text)
+    found = client.post("/guichet/recherche", data={"courriel": activated})
+    assert (found.status_code, found.headers["Location"]) == (303, f"/guichet/electeurs/{voter_id}")
+    page = html.unescape(client.get(found.headers["Location"]).text)
     assert "Le vote est ouvert jusqu'au" in page
     assert "Vérifier la réponse" in page  # step 1 of the reissue, open to the agent

@@ -1,5 +1,6 @@
 """The voter actions, shared by the desk (agents) and the voters' self-service."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -8,6 +9,7 @@ from sqlalchemy import select
 
 from csudesk.actor import Actor
 from csudesk.audit import services as audit
+from csudesk.audit.models import AuditEntry
 from csudesk.db import utcnow
 from csudesk.elections.calendar import election, paris
 from csudesk.exceptions import ServiceError
@@ -257,6 +259,63 @@ def check_challenge_answer(
         correct=ok,
     )
     return ok
+
+
+@dataclass(frozen=True)
+class RecentCheck:
+    ticket: Ticket
+    correct: bool
+
+
+def recent_check_in_new_ticket(
+    actor: Actor, voter: Voter, category: str, channel: str
+) -> RecentCheck | None:
+    """This agent's check of this voter's answer made seconds ago in a ticket it opened then.
+
+    A second "new ticket" click of the same check form (a double click) joins that check: it
+    neither opens a ticket nor counts an attempt (issue 10 item 7). It does not check its own
+    answer either, so it tells nothing more than the first check did: no free guess. The window
+    is LINK_DEDUP_SECONDS from the first check; a check on the ticket the page then offers by
+    default is a real new check. Call it with the voter locked (lock_voter).
+    """
+    if actor.agent_id is None:
+        return None
+    since = utcnow() - timedelta(seconds=current_app.config["LINK_DEDUP_SECONDS"])
+    entry = db.session.scalar(
+        select(AuditEntry)
+        .where(
+            AuditEntry.voter_id == voter.id,
+            AuditEntry.action == "challenge.check",
+            AuditEntry.agent_id == actor.agent_id,
+            AuditEntry.at >= since,
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    if entry is None or entry.ticket_id is None:
+        return None
+    ticket = db.session.get(Ticket, entry.ticket_id)
+    if (
+        ticket is None
+        or not ticket.is_open
+        or ticket.voter_id != voter.id
+        or ticket.created_by_agent_id != actor.agent_id
+        or ticket.created_at < since
+        or (ticket.category, ticket.channel) != (category, channel)
+    ):
+        return None
+    return RecentCheck(ticket, json.loads(entry.details).get("correct") is True)
+
+
+def join_recent_check(actor: Actor, voter: Voter, check: RecentCheck) -> None:
+    """Trace the double click (SECURITY.md 18); nothing else is written."""
+    audit.record(
+        actor,
+        "challenge.check.duplicate",
+        voter_id=voter.id,
+        ticket_id=check.ticket.id,
+        correct=check.correct,
+    )
 
 
 def request_vote_code_reissue(

@@ -22,6 +22,10 @@ class AgentError(ServiceError):
     """A refused administrative change; the message is French."""
 
 
+class LinkSpent(AgentError):
+    """The agent-password link was used, revoked or expired before this request could use it."""
+
+
 def find_agent_by_email(raw: str) -> Agent | None:
     return db.session.scalar(select(Agent).where(Agent.email == normalize_email(raw)))
 
@@ -153,10 +157,19 @@ def agent_of_link(link: OneTimeLink | None) -> Agent | None:
     return agent if agent is not None and agent.active else None
 
 
-def set_password_with_link(token: str, password: str, ip: str | None) -> Agent:
-    """Use an agent-password link (atomically, once) to set the account's new password."""
+def set_password_with_link(link: OneTimeLink, password: str, ip: str | None) -> Agent:
+    """Use a claimed agent-password link (atomically, once) to set the account's new password.
+
+    `link` is what links.claimed_link returned for the session's claim; the one UPDATE of
+    links.consume_claimed decides which of N concurrent uses wins (SECURITY.md 5).
+    """
     check_password_policy(password)
-    agent = agent_of_link(links.consume(token, LinkPurpose.AGENT_PASSWORD))
+    if link.purpose != LinkPurpose.AGENT_PASSWORD:
+        raise AgentError("Ce lien n'est pas valable.")
+    used = links.consume_claimed(link)
+    if used is None:
+        raise LinkSpent("Ce lien n'est plus valable : demandez-en un nouveau à un administrateur.")
+    agent = agent_of_link(used)
     if agent is None:
         raise AgentError("Ce lien n'est plus valable : demandez-en un nouveau à un administrateur.")
     set_password(Actor.for_agent(agent, ip), agent, password)

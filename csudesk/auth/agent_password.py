@@ -1,7 +1,9 @@
 """An agent chooses a password through the one-time link an administrator had mailed.
 
-The landing moves the token into the session and redirects to a token-free URL, so the token
-never sits in the address bar, the history or a Referer (SECURITY.md 5, 8, 16).
+The landing redirects at once to a token-free URL, so the token never sits in the address bar,
+the history or a Referer (SECURITY.md 5, 8, 16). The session keeps neither the token nor its
+hash, only the link's id and a server MAC (links.session_claim, issue 10 item 5): a stolen
+cookie cannot be turned into a link, and the POST consumes the claimed link atomically.
 """
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -11,18 +13,21 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 from csudesk import uow
 from csudesk.agents.services import (
+    LinkSpent,
     agent_of_link,
     set_password_with_link,
 )
 from csudesk.exceptions import ServiceError
+from csudesk.extensions import db
 from csudesk.forms import Form, populate_errors
-from csudesk.links.models import LinkPurpose
-from csudesk.links.services import describe_unusable, find_usable
+from csudesk.links import services as links
+from csudesk.links.models import LinkPurpose, OneTimeLink
 from csudesk.net import client_ip
 from csudesk.passwords import MAX_PASSWORD_LENGTH
 
 bp = Blueprint("agent_password", __name__, url_prefix="/agent/mot-de-passe")
-SESSION_KEY = "agent_password_token"
+SESSION_KEY = "link:agent_password"
+MAX_TOKEN_LENGTH = 100
 UNUSABLE = {
     "used": "Ce lien a déjà servi : un lien ne fonctionne qu'une fois.",
     "expired": "Ce lien a expiré.",
@@ -60,8 +65,16 @@ def _no_referrer(response):
 
 @bp.get("/<token>")
 def land(token: str):
-    """Keep the token in the session and continue on a URL without it."""
-    session[SESSION_KEY] = token[:200]
+    """Keep the link's id and MAC (never the token) and continue on a URL without the token."""
+    claim = (
+        links.session_claim(token, LinkPurpose.AGENT_PASSWORD)
+        if len(token) <= MAX_TOKEN_LENGTH
+        else None
+    )
+    if claim is None:
+        session.pop(SESSION_KEY, None)
+    else:
+        session[SESSION_KEY] = claim
     return redirect(url_for("agent_password.choose"))
 
 
@@ -73,19 +86,21 @@ def _refuse(message: str):
 @bp.route("", methods=["GET", "POST"])
 def choose():
     """Choose the password; the link is consumed in the same transaction."""
-    token = session.get(SESSION_KEY)
-    link = find_usable(token, LinkPurpose.AGENT_PASSWORD) if token else None
-    if link is None:
-        return _refuse(
-            UNUSABLE[describe_unusable(token, LinkPurpose.AGENT_PASSWORD) if token else "unknown"]
-        )
+    link = links.claimed_link(session.get(SESSION_KEY), LinkPurpose.AGENT_PASSWORD)
+    state = links.state_of(link) if link is not None else "unknown"
+    if state != "usable":
+        return _refuse(UNUSABLE[state])
     agent = agent_of_link(link)
     if agent is None:
         return _refuse("Ce compte est désactivé : adressez-vous à un administrateur.")
     form = AgentPasswordForm()
     if form.validate_on_submit():
         try:
-            set_password_with_link(token, form.password.data, client_ip())
+            set_password_with_link(link, form.password.data, client_ip())
+        except LinkSpent:  # another tab or a concurrent request used it first
+            uow.discard()
+            spent = db.session.get(OneTimeLink, link.id)
+            return _refuse(UNUSABLE[links.state_of(spent) if spent is not None else "unknown"])
         except ServiceError as exc:
             uow.discard()
             populate_errors(form, exc, "password")

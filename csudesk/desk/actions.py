@@ -114,6 +114,21 @@ def check_challenge(voter_id: int):
             voter, {"challenge": form}, 400, "voter.view", {"invalid_form": "challenge.check"}
         )
     actor = current_actor()
+    access.lock_voter(voter)  # before the ticket: a double click's second POST waits here
+    if form.ticket.data == NEW_TICKET:
+        earlier = access.recent_check_in_new_ticket(
+            actor, voter, form.category.data, form.channel.data
+        )
+        if earlier is not None and scope_covers(earlier.ticket.csu_id):
+            access.join_recent_check(actor, voter, earlier)
+            flash(
+                "Cette vérification vient d'être faite (double clic) : réponse au défi "
+                + ("correcte" if earlier.correct else "incorrecte")
+                + f", ticket {earlier.ticket.reference}. Aucun essai de plus n'est compté."
+                " Pour vérifier une autre réponse, choisissez ce ticket.",
+                "info",
+            )
+            return redirect(url_for("desk.voter", voter_id=voter.id) + "#actions")
     try:
         ticket = _ticket_for(actor, voter, form)
         correct = access.check_challenge_answer(actor, voter, form.answer.data, ticket)

@@ -59,9 +59,10 @@ def dashboard():
         return render_template("supervision/dashboard.html", form=form, period=None), 400
 
     categories = list(CATEGORY_LABELS)
-    per_day = statistics.tickets_per_day(period, csu_ids)
+    series = statistics.series_period(period)
+    per_day = statistics.tickets_per_day(series, csu_ids)
     day_rows = [
-        (day, [per_day.get(day, {}).get(c, 0) for c in categories]) for day in period.days()
+        (day, [per_day.get(day, {}).get(c, 0) for c in categories]) for day in series.days()
     ]
     # The table and the chart start at the first day with a ticket, not weeks of zeros.
     quiet_days = next((i for i, (_, v) in enumerate(day_rows) if any(v)), len(day_rows))
@@ -82,7 +83,11 @@ def dashboard():
         categories=[CATEGORY_LABELS[c] for c in categories],
         day_rows=day_rows,
         quiet_days=quiet_days,
-        total_tickets=sum(sum(v) for _, v in day_rows),
+        total_tickets=statistics.tickets_opened(period, csu_ids),
+        series=series,
+        series_tickets=sum(sum(v) for _, v in day_rows),
+        period_days=len(period.days()),
+        max_series_days=statistics.MAX_SERIES_DAYS,
         days_chart=charts.stacked_columns(
             [(d.strftime("%d/%m"), v) for d, v in day_rows],
             [CATEGORY_LABELS[c] for c in categories],

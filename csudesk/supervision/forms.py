@@ -1,4 +1,9 @@
-"""Filter forms of the supervision pages (GET forms: no CSRF token, nothing changes)."""
+"""Filter forms of the supervision pages.
+
+They are bound to the query string (no CSRF token in a URL; a GET changes nothing) and, when
+sent, to a POST body that the app-wide CSRF protection checks: the POST only redirects, with
+the voter's address kept out of the URL (csudesk.supervision.address_filter).
+"""
 
 from datetime import date
 

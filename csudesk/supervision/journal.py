@@ -21,6 +21,7 @@ from csudesk.forms import choices
 from csudesk.roll.models import Voter, VoterEmail
 from csudesk.text import is_ascii_digits, normalize_email
 
+from . import address_filter
 from .blueprint import bp, chosen_agent, scope, set_scope_choices
 from .forms import AuditSearchForm
 from .labels import ACTION_LABELS
@@ -72,18 +73,37 @@ def _bound(raw: str | None) -> int | None:
     return int(raw) if raw and is_ascii_digits(raw) and len(raw) < 19 else None
 
 
-@bp.get("/journal")
-def audit_log():
-    """Audit entries of the scope, newest first: who looked at a voter, what an agent did."""
-    form = AuditSearchForm(request.args)
+def _set_choices(form: AuditSearchForm) -> None:
     set_scope_choices(form)
     form.action.choices = choices(
         [("", "Toutes")] + sorted(ACTION_LABELS.items(), key=lambda item: item[1])
     )
+
+
+@bp.get("/journal")
+def audit_log():
+    """Audit entries of the scope, newest first: who looked at a voter, what an agent did."""
+    refused = address_filter.refuse_address_in_url("supervision.audit_log")
+    if refused is not None:
+        return refused
+    form = AuditSearchForm(address_filter.query_without_address())
+    _set_choices(form)
+    key = request.args.get(address_filter.PARAM)
+    form.courriel.data = address_filter.recall(key) or ""
+    expired_address = bool(key) and not form.courriel.data
     agent = chosen_agent(request.args.get("agent"))
     chosen = _voter_from_request(form)
     if not form.validate():
         return render_template("supervision/journal.html", form=form, entries=None), 400
+    filter_args = address_filter.link_args()
+    if expired_address:
+        return render_template(
+            "supervision/journal.html",
+            form=form,
+            entries=None,
+            expired_address=True,
+            filter_args=filter_args,
+        )
     where = []
     csu_ids = scope()
     if csu_ids is not None:
@@ -128,7 +148,6 @@ def audit_log():
         # Reading a voter's trail is looking at the voter: it leaves its own entry.
         audit.record(current_actor(), "supervision.voter_audit_view", voter_id=chosen.voter.id)
         db.session.commit()
-    filter_args = {k: v for k, v in request.args.items() if k not in ("apres", "avant") and v}
     return render_template(
         "supervision/journal.html",
         form=form,
@@ -143,6 +162,17 @@ def audit_log():
         filter_args=filter_args,
         details_of=audit.details_of,
     )
+
+
+@bp.post("/journal")
+def filter_audit_log():
+    """The search form, sent by POST: 303 to the journal, the voter's address under a key."""
+    form = AuditSearchForm(request.form)
+    _set_choices(form)
+    chosen_agent(request.form.get("agent"))
+    if not form.validate():
+        return render_template("supervision/journal.html", form=form, entries=None), 400
+    return address_filter.redirect_to_filter("supervision.audit_log", form)
 
 
 @bp.route("/journal/integrite", methods=["GET", "POST"])

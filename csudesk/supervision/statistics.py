@@ -23,6 +23,10 @@ from csudesk.roll.models import VoteCodeReissue, Voter
 from csudesk.tickets.models import OPEN_STATUSES, Status, Ticket
 
 MAX_PERIOD_DAYS = 366
+# The per-day series covers at most the period's last MAX_SERIES_DAYS days: a campaign
+# calendar may span years, a column per day of those is unreadable, and each day is one
+# term of a compound SELECT, which SQLite caps at 500.
+MAX_SERIES_DAYS = 120
 # Agent actions that touch a voter: the volume rule of the alerts counts these.
 SENSITIVE_ACTIONS = (
     "voter.lookup",
@@ -69,12 +73,22 @@ def default_period(calendar: Calendar, now: datetime) -> tuple[Period, bool]:
     return Period(today - timedelta(days=RECENT_DAYS - 1), today), False
 
 
+def series_period(period: Period) -> Period:
+    """The days of the per-day series: the period's last MAX_SERIES_DAYS days at most."""
+    return Period(max(period.first, period.last - timedelta(days=MAX_SERIES_DAYS - 1)), period.last)
+
+
 def _ticket_scope(csu_ids) -> list:
     return [] if csu_ids is None else [Ticket.csu_id.in_(csu_ids)]
 
 
 def tickets_per_day(period: Period, csu_ids) -> dict[date, dict[str, int]]:
-    """Tickets opened each Paris day, by category (days without tickets are absent)."""
+    """Tickets opened each Paris day, by category (days without tickets are absent).
+
+    For at most MAX_SERIES_DAYS days (series_period): one SELECT per day.
+    """
+    if len(period.days()) > MAX_SERIES_DAYS:
+        raise ValueError(f"a per-day series covers at most {MAX_SERIES_DAYS} days")
     # One row per Paris day with its UTC bounds (a UNION ALL: SQLite has no named VALUES).
     day_bounds = union_all(
         *[
@@ -100,6 +114,19 @@ def tickets_per_day(period: Period, csu_ids) -> dict[date, dict[str, int]]:
     for day, category, count in rows:
         result.setdefault(date.fromisoformat(day), {})[category] = count
     return result
+
+
+def tickets_opened(period: Period, csu_ids) -> int:
+    """Tickets opened in the period, whatever its length."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.created_at >= period.start,
+            Ticket.created_at < period.end,
+            *_ticket_scope(csu_ids),
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,17 @@
 """The ticket log of the supervisor's scope, its CSV export and a ticket's whole history."""
 
-from flask import Response, abort, current_app, render_template, request, stream_with_context
+from dataclasses import dataclass
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -15,21 +26,21 @@ from csudesk.mail.models import OutboxMail
 from csudesk.tickets.models import TicketEvent
 from csudesk.tickets.services import get_ticket_in_scope
 
+from . import address_filter
 from .blueprint import bp, chosen_agent, chosen_csu_ids, set_scope_choices
 from .export import csv_stream
 from .forms import TicketLogForm
 from .ticket_log import Cursor, LogFilter, count, log_page
 
 
-def _filter_from_request() -> tuple[TicketLogForm, LogFilter | None]:
-    """The filter form bound to the query string and, when it is valid, the filter."""
-    form = TicketLogForm(request.args)
+def _log_filter(form: TicketLogForm, args, address: str | None) -> LogFilter | None:
+    """The filter of a form bound to `args` (query string or POST body); None when invalid."""
     set_scope_choices(form)
-    csu_ids = chosen_csu_ids(request.args.get("csu"))
-    agent = chosen_agent(request.args.get("agent"))
+    csu_ids = chosen_csu_ids(args.get("csu"))
+    agent = chosen_agent(args.get("agent"))
     if not form.validate():
-        return form, None
-    return form, LogFilter(
+        return None
+    return LogFilter(
         csu_ids=csu_ids,
         agent_id=agent.id if agent else None,
         category=form.categorie.data or None,
@@ -37,50 +48,97 @@ def _filter_from_request() -> tuple[TicketLogForm, LogFilter | None]:
         channel=form.canal.data or None,
         date_from=form.du.data,
         date_to=form.au.data,
-        voter_email=(form.courriel.data or "").strip() or None,
+        voter_email=(address or "").strip() or None,
         text=(form.texte.data or "").strip() or None,
     )
 
 
-def _filter_args() -> dict[str, str]:
-    """The filter part of the query string, to carry into pagination and export links."""
-    return {k: v for k, v in request.args.items() if k not in ("apres", "avant") and v}
+@dataclass
+class LogRequest:
+    """The filter a GET asks for: the address comes from the session, by its key."""
+
+    form: TicketLogForm
+    log_filter: LogFilter | None
+    address: str | None
+    expired: bool  # a key this session does not (or no longer) know
+
+
+def _filter_from_query() -> LogRequest:
+    form = TicketLogForm(address_filter.query_without_address())
+    key = request.args.get(address_filter.PARAM)
+    address = address_filter.recall(key)
+    form.courriel.data = address or ""
+    log_filter = _log_filter(form, request.args, address)
+    return LogRequest(form, log_filter, address, expired=bool(key) and address is None)
 
 
 @bp.get("/tickets")
 def ticket_log():
     """Every ticket of the scope, filtered, newest first, by pages of PAGE_SIZE."""
-    form, log_filter = _filter_from_request()
-    if log_filter is None:
-        return render_template("supervision/tickets.html", form=form, page=None, total=0), 400
+    refused = address_filter.refuse_address_in_url("supervision.ticket_log")
+    if refused is not None:
+        return refused
+    asked = _filter_from_query()
+    if asked.log_filter is None:
+        return render_template("supervision/tickets.html", form=asked.form, page=None, total=0), 400
+    filter_args = address_filter.link_args()
+    if asked.expired:
+        # Without its address the filter would show other tickets than the ones asked for.
+        return render_template(
+            "supervision/tickets.html",
+            form=asked.form,
+            page=None,
+            total=0,
+            expired_address=True,
+            filter_args=filter_args,
+        )
     size = current_app.config["PAGE_SIZE"]
     page = log_page(
-        log_filter,
+        asked.log_filter,
         size,
         after=Cursor.decode(request.args.get("apres")),
         before=Cursor.decode(request.args.get("avant")),
     )
     return render_template(
         "supervision/tickets.html",
-        form=form,
+        form=asked.form,
         page=page,
-        total=count(log_filter),
-        filter_args=_filter_args(),
-        filtered=bool(_filter_args()),
+        total=count(asked.log_filter),
+        filter_args=filter_args,
+        filtered=bool(filter_args),
     )
+
+
+@bp.post("/tickets")
+def filter_ticket_log():
+    """The filter form, sent by POST: 303 to the log, the voter's address under a key."""
+    form = TicketLogForm(request.form)
+    if _log_filter(form, request.form, form.courriel.data) is None:
+        return render_template("supervision/tickets.html", form=form, page=None, total=0), 400
+    return address_filter.redirect_to_filter("supervision.ticket_log", form)
 
 
 @bp.get("/tickets/export.csv")
 def export_tickets():
     """The filtered log as CSV, streamed row by row; the export itself is audited first."""
-    form, log_filter = _filter_from_request()
-    if log_filter is None:
+    refused = address_filter.refuse_address_in_url("supervision.ticket_log")
+    if refused is not None:
+        return refused
+    asked = _filter_from_query()
+    if asked.log_filter is None:
         abort(400)
-    audit.record(current_actor(), "export.tickets", filters=_filter_args())
+    if asked.expired:
+        # The log page says the address is to be typed again; no export of other tickets.
+        return redirect(url_for("supervision.ticket_log", **address_filter.link_args()), 303)
+    # The audit entry names the address itself: the key means nothing outside the session.
+    filters = {k: v for k, v in address_filter.link_args().items() if k != address_filter.PARAM}
+    if asked.address:
+        filters["courriel"] = asked.address
+    audit.record(current_actor(), "export.tickets", filters=filters)
     db.session.commit()
     filename = f"tickets-{paris(utcnow()).strftime('%Y%m%d-%H%M')}.csv"
     return Response(
-        stream_with_context(csv_stream(log_filter)),
+        stream_with_context(csv_stream(asked.log_filter)),
         mimetype="text/csv",
         headers={
             "Content-Type": "text/csv; charset=utf-8",

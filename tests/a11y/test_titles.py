@@ -45,7 +45,12 @@ def test_supervision_states_have_distinct_titles(client, auth, make_agent):
         "journal": (client.get("/supervision/journal"), False),
         "journal_search": (client.get("/supervision/journal?action=auth.login"), False),
         "journal_error": (client.get("/supervision/journal?du=1999-01-01"), True),
-        "journal_unknown": (client.get("/supervision/journal?courriel=x@ac-lille.fr"), False),
+        "journal_unknown": (
+            client.post(
+                "/supervision/journal", data={"courriel": "x@ac-lille.fr"}, follow_redirects=True
+            ),
+            False,
+        ),
         "tickets": (client.get("/supervision/tickets"), False),
         "tickets_error": (client.get("/supervision/tickets?du=pas-une-date"), True),
         "verify": (client.get("/supervision/journal/integrite"), False),

@@ -12,7 +12,7 @@ from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.worker import send_due
 from csudesk.roll.models import Voter
-from csudesk.tickets.models import Ticket, TicketEvent
+from csudesk.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
 
 
 def post_link(client, voter, action, address=None, ticket="nouveau", **extra):
@@ -146,11 +146,21 @@ def test_vote_code_reissue_outside_voting_window(client, lille, make_voter):
 
 
 def challenge(client, voter, answer):
+    """Check an answer as the page offers it: on the voter's latest open ticket, if any.
+
+    (A "new ticket" check seconds after another is a double click, joined to the first.)
+    """
+    latest = db.session.scalar(
+        select(Ticket.id)
+        .where(Ticket.voter_id == voter.id, Ticket.status.in_(OPEN_STATUSES))
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
     return client.post(
         f"/guichet/electeurs/{voter.id}/defi",
         data={
             "challenge-answer": answer,
-            "challenge-ticket": "nouveau",
+            "challenge-ticket": "nouveau" if latest is None else str(latest),
             "challenge-category": "notice_non_recue",
             "challenge-channel": "telephone",
         },

@@ -4,14 +4,15 @@ Issue 10 items 4 (the "challenge checked" proof is server-side, one check gives 
 vote-code link) and 7 (one click, one ticket), on SQLite and PostgreSQL.
 """
 
+import pytest
 from sqlalchemy import func, select
 
 from csudesk.audit.models import AuditEntry
 from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import OutboxMail
-from csudesk.roll.models import ChallengeProof
-from csudesk.tickets.models import Ticket
+from csudesk.roll.models import ChallengeProof, Voter
+from csudesk.tickets.models import Ticket, TicketEvent
 from tests.fixtures.appserver import app_processes
 from tests.fixtures.factories import AGENT_PASSWORD, VOTING
 from tests.links.http import Browser, at_once
@@ -138,3 +139,88 @@ def test_after_the_dedup_window_new_ticket_opens_a_new_ticket(client, lille, mak
     app.config["LINK_DEDUP_SECONDS"] = 0
     client.post(f"/guichet/electeurs/{voter.id}/liens/activation", data=data)
     assert (count(OneTimeLink), count(Ticket)) == (2, 2)
+
+
+def desk_failures(voter_id: int) -> int:
+    db.session.expire_all()
+    return db.session.get(Voter, voter_id).account.desk_challenge_failures
+
+
+def entries(action: str) -> list[AuditEntry]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def challenge_events() -> int:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(func.count()).select_from(TicketEvent).where(TicketEvent.kind == "challenge")
+    )
+
+
+@pytest.mark.parametrize("answer,correct", [("Rex", False), ("Médor", True)])
+def test_a_double_click_on_the_challenge_check_makes_one_ticket_and_one_attempt(
+    app, app_config, make_agent, make_voter, answer, correct
+):
+    """Three concurrent "new ticket" checks (a triple click), on two served processes (item 7)."""
+    voter = make_voter(challenge_answer="Médor")
+    agent = make_agent("agent.lille@csudesk.test", "agent", "AC-09")
+    config = {**app_config, "ELECTION": VOTING}
+    path = f"/guichet/electeurs/{voter.id}/defi"
+    with app_processes(config, 2) as urls:
+        browser = sign_in(urls[0], agent.email)
+        answers = at_once(
+            [
+                lambda n=n: Browser(browser.cookie).post(urls[n % 2], path, challenge_data(answer))
+                for n in range(3)
+            ]
+        )
+    assert [a.status for a in answers] == [302] * 3
+    assert count(Ticket) == 1 and challenge_events() == 1
+    ticket = db.session.scalar(select(Ticket))
+    (check,) = entries("challenge.check")
+    assert check.ticket_id == ticket.id and f'"correct": {str(correct).lower()}' in check.details
+    duplicates = entries("challenge.check.duplicate")
+    assert len(duplicates) == 2 and all(d.ticket_id == ticket.id for d in duplicates)
+    assert desk_failures(voter.id) == (0 if correct else 1)
+    assert count(ChallengeProof) == (1 if correct else 0)
+
+
+def test_a_second_new_ticket_check_within_seconds_gives_no_free_guess(
+    client, lille, make_voter, voting, app
+):
+    """The joined click checks nothing: a different answer learns nothing, spends nothing."""
+    voter = make_voter(challenge_answer="Médor")
+    url = f"/guichet/electeurs/{voter.id}"
+    first = client.post(f"{url}/defi", data=challenge_data("Rex"))
+    assert "Réponse au défi : incorrecte" in client.get(first.headers["Location"]).text
+    ticket = db.session.scalar(select(Ticket))
+    joined = client.post(f"{url}/defi", data=challenge_data("Médor"))
+    page = client.get(joined.headers["Location"]).text
+    assert "double clic" in page and "incorrecte" in page and ticket.reference in page
+    assert count(Ticket) == 1 and count(ChallengeProof) == 0 and desk_failures(voter.id) == 1
+    # Checked again on the ticket the page offers: a real check, counted.
+    again = client.post(f"{url}/defi", data=challenge_data("Médor", str(ticket.id)))
+    assert "Réponse au défi : correcte" in client.get(again.headers["Location"]).text
+    assert count(Ticket) == 1 and count(ChallengeProof) == 1 and desk_failures(voter.id) == 0
+    assert len(entries("challenge.check")) == 2 and challenge_events() == 2
+
+
+def test_a_new_ticket_check_is_joined_only_in_the_window_and_for_the_same_agent(
+    app, client, lille, make_agent, make_voter, voting
+):
+    voter = make_voter(challenge_answer="Médor")
+    url = f"/guichet/electeurs/{voter.id}/defi"
+    client.post(url, data=challenge_data("Rex"))
+    # Another agent's "new ticket" check is its own: a ticket and an attempt.
+    other = make_agent("autre.lille@csudesk.test", "agent", "AC-09")
+    second = app.test_client()
+    signed_in = second.post("/connexion", data={"email": other.email, "password": AGENT_PASSWORD})
+    assert signed_in.status_code == 302
+    second.post(url, data=challenge_data("Rex"))
+    assert count(Ticket) == 2 and desk_failures(voter.id) == 2
+    # Past the window, the first agent's "new ticket" is a new ticket too.
+    app.config["LINK_DEDUP_SECONDS"] = 0
+    client.post(url, data=challenge_data("Rex"))
+    assert count(Ticket) == 3 and desk_failures(voter.id) == 3
+    assert len(entries("challenge.check")) == 3 and not entries("challenge.check.duplicate")

@@ -45,7 +45,11 @@ def test_agent_of_the_roll_csu_sees_the_ticket_with_the_voter_file(
     page = client.get(f"/guichet/tickets/{ticket.id}").text
     assert f'href="/guichet/electeurs/{voter.id}"' in page
     assert "Mon mot de passe est refusé." in page
-    assert client.get(f"/guichet/electeurs/{voter.id}").status_code == 200
+    # The address the caller wrote from, searched at the desk (a POST), opens the same file.
+    found = client.post("/guichet/recherche", data={"courriel": "Marie.Dupont@ac-lille.fr"})
+    assert (found.status_code, found.headers["Location"]) == (303, f"/guichet/electeurs/{voter.id}")
+    voter_file = client.get(found.headers["Location"])
+    assert voter_file.status_code == 200 and "DUPONT" in voter_file.text
 
 
 def test_agent_of_another_csu_does_not_see_it(client, auth, make_voter, make_agent):

@@ -57,3 +57,10 @@ def note_at(when: datetime, agent, ticket, text: str) -> None:
     with clock_at(when):
         tickets.add_note(actor_of(agent), ticket, text)
         db.session.flush()
+
+
+def filter_by_post(client, path: str, data: dict):
+    """Send a filter form as the browser does: a POST, then a GET of where its 303 points."""
+    sent = client.post(path, data=data)
+    assert sent.status_code == 303, (sent.status_code, sent.text[:300])
+    return client.get(sent.location)

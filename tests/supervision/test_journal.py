@@ -12,7 +12,7 @@ from csudesk.db import clock_at
 from csudesk.extensions import db
 from tests.audit.tamper import lift_append_only
 
-from .conftest import LILLE_UAI, VERSAILLES_UAI, actor_of
+from .conftest import LILLE_UAI, VERSAILLES_UAI, actor_of, filter_by_post
 
 
 @pytest.fixture
@@ -39,7 +39,9 @@ def rows(response) -> list[str]:
 def test_who_looked_at_this_voter_and_when(client, auth, people, trail):
     marie, _ = trail
     auth.login(people.sup_lille.email)
-    response = client.get("/supervision/journal?courriel=Marie.Dupont@ac-lille.fr")
+    response = filter_by_post(
+        client, "/supervision/journal", {"courriel": "Marie.Dupont@ac-lille.fr"}
+    )
     assert response.status_code == 200
     found = rows(response)
     assert len(found) == 2
@@ -59,7 +61,9 @@ def test_other_csus_voters_and_agents_stay_hidden(client, auth, people, trail):
     everything = client.get("/supervision/journal").text
     assert "Vera Versailles" not in everything and "Martin Paul" not in everything
     assert "Luc Lille" in everything and "Nina National" in everything
-    hidden = client.get("/supervision/journal?courriel=paul.martin@ac-versailles.fr")
+    hidden = filter_by_post(
+        client, "/supervision/journal", {"courriel": "paul.martin@ac-versailles.fr"}
+    )
     assert "Aucun électeur de votre périmètre" in hidden.text
     assert client.get(f"/supervision/journal?electeur={paul.id}").status_code == 404
     assert client.get(f"/supervision/journal?agent={people.agent_versailles.id}").status_code == 404

@@ -1,12 +1,13 @@
 """The supervision ticket log: access, scope (also by URL tampering), filters, pagination."""
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl
 
 import pytest
 
 from csudesk.extensions import db
 
-from .conftest import LILLE_UAI, VERSAILLES_UAI, note_at, status_at, ticket_at
+from .conftest import LILLE_UAI, VERSAILLES_UAI, filter_by_post, note_at, status_at, ticket_at
 
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # a Monday, 10:00 in Paris
 
@@ -93,8 +94,9 @@ def test_national_supervisor_sees_all_and_filters_by_csu(client, auth, people, l
     ],
 )
 def test_filters(client, auth, people, log, query, expected):
+    """The form as a browser sends it (a POST, then the page it redirects to)."""
     auth.login(people.sup_lille.email)
-    response = client.get(f"/supervision/tickets?{query}")
+    response = filter_by_post(client, "/supervision/tickets", dict(parse_qsl(query)))
     assert response.status_code == 200
     assert refs(response) == [log[k].reference for k in expected]
     if not expected:

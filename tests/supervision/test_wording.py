@@ -37,7 +37,7 @@ def recorded_codes() -> set[str]:
     codes: set[str] = set()
     for path in SOURCE.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            # _voter_page(..., audit_action="voter.view") records its argument.
+            # voter_page(..., audit_action="voter.view") records its argument.
             if (
                 isinstance(node, ast.keyword)
                 and node.arg == "audit_action"
@@ -48,7 +48,7 @@ def recorded_codes() -> set[str]:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
-                and node.func.id == "_voter_page"
+                and node.func.id == "voter_page"
             ):
                 codes.update(
                     a.value
@@ -68,7 +68,7 @@ def recorded_codes() -> set[str]:
             if isinstance(code, ast.IfExp):
                 codes.update(branch.value for branch in (code.body, code.orelse))
             elif isinstance(code, ast.Name) and code.id == "audit_action":
-                continue  # the _voter_page parameter, collected at its call sites above
+                continue  # the voter_page parameter, collected at its call sites above
             elif isinstance(code, ast.Constant):
                 codes.add(code.value)
             elif isinstance(code, ast.JoinedStr):
