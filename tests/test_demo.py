@@ -16,8 +16,8 @@ from csudesk.directory.uai import is_valid_uai
 from csudesk.elections.calendar import election, paris_day
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
+from csudesk.reporting import statistics
 from csudesk.roll.models import Voter, VoterEmail
-from csudesk.supervision import statistics
 from csudesk.tickets.models import Ticket
 
 

@@ -5,9 +5,10 @@ from flask import render_template, request
 from csudesk.db import utcnow
 from csudesk.directory.models import csu_short_name
 from csudesk.elections.calendar import election
+from csudesk.reporting import statistics
 from csudesk.tickets.models import CATEGORY_LABELS
 
-from . import charts, statistics
+from . import charts
 from .blueprint import bp, chosen_csu_ids, set_scope_choices
 from .forms import PeriodForm
 from .labels import action_label

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import joinedload
 
+from csudesk import uow
 from csudesk.agents.models import Agent
 from csudesk.agents.services import in_scope
 from csudesk.audit import services as audit
@@ -18,8 +19,9 @@ from csudesk.db import read_only
 from csudesk.elections.calendar import paris_midnight
 from csudesk.extensions import db
 from csudesk.forms import choices
-from csudesk.roll.models import Voter, VoterEmail
-from csudesk.text import is_ascii_digits, normalize_email
+from csudesk.roll.models import Voter
+from csudesk.roll.services import voter_id_of_address
+from csudesk.text import is_ascii_digits
 
 from . import address_filter
 from .blueprint import bp, chosen_agent, scope, set_scope_choices
@@ -56,11 +58,7 @@ def _voter_from_request(form: AuditSearchForm) -> VoterChoice:
             abort(404)
         return VoterChoice(voter)
     if form.courriel.data:
-        voter_id = db.session.scalar(
-            select(VoterEmail.voter_id).where(
-                VoterEmail.address == normalize_email(form.courriel.data)
-            )
-        )
+        voter_id = voter_id_of_address(form.courriel.data)
         voter = db.session.get(Voter, voter_id) if voter_id else None
         # Outside the scope reads as unknown: the page does not say who is on other rolls.
         if voter is None or not in_scope(current_user, voter.csu_id):
@@ -147,7 +145,6 @@ def audit_log():
     if chosen.voter is not None:
         # Reading a voter's trail is looking at the voter: it leaves its own entry.
         audit.record(current_actor(), "supervision.voter_audit_view", voter_id=chosen.voter.id)
-        db.session.commit()
     return render_template(
         "supervision/journal.html",
         form=form,
@@ -193,7 +190,7 @@ def verify():
                 head_error=head_error,
             ), 400
         # The whole chain is read without holding SQLite's write lock, then the check is audited.
-        db.session.commit()
+        uow.commit_now()
         with read_only():
             report = audit.verify_chain(noted_head=noted_head, anchors=read_anchors().anchors)
         if not report.ok:
@@ -207,7 +204,6 @@ def verify():
             head=report.head,
             noted_head=noted or None,
         )
-        db.session.commit()
     return render_template(
         "supervision/verify.html", report=report, entry=entry, noted=noted, head_error=head_error
     )

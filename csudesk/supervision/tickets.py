@@ -15,6 +15,7 @@ from flask import (
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from csudesk import uow
 from csudesk.audit import services as audit
 from csudesk.audit.models import AuditEntry
 from csudesk.auth.guards import current_actor
@@ -23,14 +24,14 @@ from csudesk.directory.models import CSU
 from csudesk.elections.calendar import paris
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
+from csudesk.reporting.export import csv_stream
+from csudesk.reporting.ticket_log import Cursor, LogFilter, count, log_page
 from csudesk.tickets.models import TicketEvent
 from csudesk.tickets.services import get_ticket_in_scope
 
 from . import address_filter
 from .blueprint import bp, chosen_agent, chosen_csu_ids, set_scope_choices
-from .export import csv_stream
 from .forms import TicketLogForm
-from .ticket_log import Cursor, LogFilter, count, log_page
 
 
 def _log_filter(form: TicketLogForm, args, address: str | None) -> LogFilter | None:
@@ -135,7 +136,8 @@ def export_tickets():
     if asked.address:
         filters["courriel"] = asked.address
     audit.record(current_actor(), "export.tickets", filters=filters)
-    db.session.commit()
+    # Committed before the stream starts: the export reads in a read-only unit of work.
+    uow.commit_now()
     filename = f"tickets-{paris(utcnow()).strftime('%Y%m%d-%H%M')}.csv"
     return Response(
         stream_with_context(csv_stream(asked.log_filter)),
@@ -175,8 +177,7 @@ def ticket(ticket_id: int):
     csu_ids = {e.from_csu_id for e in events} | {e.to_csu_id for e in events}
     csus = {c.id: c for c in db.session.scalars(select(CSU).where(CSU.id.in_(csu_ids)))}
     audit.record(actor, "supervision.ticket_view", voter_id=ticket.voter_id, ticket_id=ticket.id)
-    db.session.commit()
-    return render_template(
+    return uow.commit_then_render(
         "supervision/ticket.html",
         ticket=ticket,
         events=events,

@@ -12,8 +12,8 @@ import pytest
 from csudesk.db import utcnow
 from csudesk.elections.calendar import election, paris_day
 from csudesk.extensions import db
-from csudesk.supervision import statistics
-from csudesk.supervision.statistics import MAX_SERIES_DAYS, Period
+from csudesk.reporting import statistics
+from csudesk.reporting.statistics import MAX_SERIES_DAYS, Period
 
 from .conftest import ticket_at
 

@@ -16,9 +16,9 @@ from csudesk.audit.models import AuditEntry
 from csudesk.audit.services import details_of
 from csudesk.elections.calendar import PARIS
 from csudesk.extensions import db
-from csudesk.supervision import export
-from csudesk.supervision.export import paris_text
-from csudesk.supervision.ticket_log import LogFilter, export_batches
+from csudesk.reporting import export
+from csudesk.reporting.export import paris_text
+from csudesk.reporting.ticket_log import LogFilter, export_batches
 from csudesk.tickets.models import Ticket
 from tests.fixtures.factories import AuthActions, csu
 

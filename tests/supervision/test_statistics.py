@@ -13,9 +13,9 @@ from csudesk.actor import Actor
 from csudesk.audit import services as audit
 from csudesk.db import clock_at
 from csudesk.extensions import db
+from csudesk.reporting import statistics
+from csudesk.reporting.statistics import Period
 from csudesk.roll import accounts
-from csudesk.supervision import statistics
-from csudesk.supervision.statistics import Period
 from tests.fixtures.factories import csu
 
 from .conftest import LILLE_UAI, VERSAILLES_UAI, actor_of, status_at, ticket_at

@@ -12,7 +12,8 @@ from csudesk.agents.models import Agent
 from csudesk.directory.models import CSU
 from csudesk.elections.calendar import paris_midnight
 from csudesk.extensions import db
-from csudesk.roll.models import Voter, VoterEmail
+from csudesk.roll.models import Voter
+from csudesk.roll.services import voter_id_of_address
 from csudesk.text import escape_like, normalize_email
 from csudesk.tickets.models import Ticket, TicketEvent
 
@@ -71,9 +72,7 @@ def conditions(f: LogFilter) -> list:
         where.append(Ticket.created_at < paris_midnight(f.date_to + timedelta(days=1)))
     if f.voter_email:
         address = normalize_email(f.voter_email)
-        voter_id = db.session.scalar(
-            select(VoterEmail.voter_id).where(VoterEmail.address == address)
-        )
+        voter_id = voter_id_of_address(address)
         by_contact = func.lower(Ticket.contact_email) == address
         where.append(or_(Ticket.voter_id == voter_id, by_contact) if voter_id else by_contact)
     for word in search_words(f.text):

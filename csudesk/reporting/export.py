@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from csudesk.db import read_only
 from csudesk.elections.calendar import paris
+from csudesk.reporting.ticket_log import LogFilter, export_batches
 from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
-
-from .ticket_log import LogFilter, export_batches
 
 BOM = "\ufeff"
 HEADER = [
