@@ -5,13 +5,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import DateTime, Row, Select, exists, func, or_, select, tuple_, type_coerce
+from sqlalchemy import DateTime, Row, Select, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import aliased, joinedload
 
 from csudesk.agents.models import Agent
 from csudesk.directory.models import CSU
 from csudesk.elections.calendar import paris_midnight
 from csudesk.extensions import db
+from csudesk.paging import keyset_page
 from csudesk.roll.models import Voter
 from csudesk.roll.services import voter_id_of_address
 from csudesk.text import escape_like, normalize_email
@@ -141,33 +142,18 @@ def log_page(
             joinedload(Ticket.created_by_agent),
         )
     )
-    key = tuple_(Ticket.created_at, Ticket.id)
-    if before is not None:
-        rows = list(
-            db.session.scalars(
-                query.where(key > tuple_(before.created_at, before.id))
-                .order_by(Ticket.created_at, Ticket.id)
-                .limit(size + 1)
-            )
-        )
-        more = len(rows) > size
-        rows = rows[:size][::-1]
-        return LogPage(
-            rows, Cursor.of(rows[0]) if more else None, Cursor.of(rows[-1]) if rows else None
-        )
-    if after is not None:
-        query = query.where(key < tuple_(after.created_at, after.id))
-    rows = list(
-        db.session.scalars(
-            query.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(size + 1)
-        )
+    page = keyset_page(
+        query,
+        (Ticket.created_at, Ticket.id),
+        lambda ticket: (ticket.created_at, ticket.id),
+        size,
+        after=(after.created_at, after.id) if after is not None else None,
+        before=(before.created_at, before.id) if before is not None else None,
     )
-    more = len(rows) > size
-    rows = rows[:size]
     return LogPage(
-        rows,
-        Cursor.of(rows[0]) if after is not None and rows else None,
-        Cursor.of(rows[-1]) if more else None,
+        page.items,
+        Cursor(*page.newer) if page.newer is not None else None,
+        Cursor(*page.older) if page.older is not None else None,
     )
 
 

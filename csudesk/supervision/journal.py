@@ -19,6 +19,7 @@ from csudesk.db import read_only
 from csudesk.elections.calendar import paris_midnight
 from csudesk.extensions import db
 from csudesk.forms import choices
+from csudesk.paging import keyset_page
 from csudesk.roll.models import Voter
 from csudesk.roll.services import voter_id_of_address
 from csudesk.text import is_ascii_digits
@@ -126,22 +127,17 @@ def audit_log():
             .options(joinedload(AuditEntry.agent), joinedload(AuditEntry.voter))
         )
         after, before = _bound(request.args.get("apres")), _bound(request.args.get("avant"))
-        if before is not None:
-            rows = list(
-                db.session.scalars(
-                    query.where(AuditEntry.id > before).order_by(AuditEntry.id).limit(size + 1)
-                )
-            )
-            newer = rows[size - 1].id if len(rows) > size else None
-            entries = rows[:size][::-1]
-            older = entries[-1].id if entries else None
-        else:
-            if after is not None:
-                query = query.where(AuditEntry.id < after)
-            rows = list(db.session.scalars(query.order_by(AuditEntry.id.desc()).limit(size + 1)))
-            entries = rows[:size]
-            older = entries[-1].id if len(rows) > size else None
-            newer = entries[0].id if after is not None and entries else None
+        page = keyset_page(
+            query,
+            (AuditEntry.id,),
+            lambda entry: (entry.id,),
+            size,
+            after=(after,) if after is not None else None,
+            before=(before,) if before is not None else None,
+        )
+        entries = page.items
+        newer = page.newer[0] if page.newer is not None else None
+        older = page.older[0] if page.older is not None else None
     if chosen.voter is not None:
         # Reading a voter's trail is looking at the voter: it leaves its own entry.
         audit.record(current_actor(), "supervision.voter_audit_view", voter_id=chosen.voter.id)
