@@ -3,6 +3,7 @@
 from csudesk.access.models import SelfServiceRequest
 from csudesk.agents.models import Agent
 from csudesk.audit.models import AuditEntry
+from csudesk.conversation.models import InboundMessage, ResponseTemplate
 from csudesk.directory.models import CSU, Establishment
 from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import OutboxMail
@@ -14,8 +15,10 @@ __all__ = [
     "Agent",
     "AuditEntry",
     "Establishment",
+    "InboundMessage",
     "OneTimeLink",
     "OutboxMail",
+    "ResponseTemplate",
     "SelfServiceRequest",
     "Ticket",
     "TicketEvent",

@@ -87,7 +87,9 @@ class NoteForm(Form):
 class StatusForm(Form):
     status = SelectField(
         "Statut",
-        choices=choices((k, v) for k, v in STATUS_LABELS.items() if k != Status.TRANSFERRED),
+        choices=choices(
+            (k, v) for k, v in STATUS_LABELS.items() if k not in (Status.TRANSFERRED, Status.MERGED)
+        ),
     )
 
 

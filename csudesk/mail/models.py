@@ -17,6 +17,7 @@ class MailStatus(StrEnum):
     FAILED = "failed"  # gave up after OUTBOX_MAX_ATTEMPTS or a permanent refusal
     CANCELLED = "cancelled"  # its link was revoked or used before it left
     UNCERTAIN = "uncertain"  # a sender died mid-send: never resent automatically
+    BOUNCED = "bounced"  # accepted, then returned by a delivery-status notification (RFC 3464)
 
 
 MAIL_STATUS_LABELS = {
@@ -26,6 +27,7 @@ MAIL_STATUS_LABELS = {
     MailStatus.FAILED: "échec d'envoi",
     MailStatus.CANCELLED: "annulé (lien remplacé)",
     MailStatus.UNCERTAIN: "état incertain",
+    MailStatus.BOUNCED: "rejetée",
 }
 
 
@@ -52,9 +54,20 @@ class OutboxMail(db.Model):
     link_id: Mapped[int | None] = mapped_column(ForeignKey("one_time_link.id"), unique=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Conversation: the Message-ID the mail leaves with (set when queued, so that a reply or a
+    # bounce can name it before it is sent), the CSU it speaks for (From/Reply-To), threading.
+    message_id: Mapped[str | None] = mapped_column(String(250), unique=True)
+    sender_csu_id: Mapped[int | None] = mapped_column(ForeignKey("csu.id"))
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str | None] = mapped_column(Text)
+    # A delivery-status notification came back for it (status BOUNCED).
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounce_reason: Mapped[str | None] = mapped_column(String(500))
 
     link: Mapped["OneTimeLink | None"] = relationship(back_populates="mail")  # noqa: F821
 
     @property
     def status_label(self) -> str:
+        if self.status == MailStatus.BOUNCED and self.bounce_reason:
+            return f"rejetée : {self.bounce_reason}"
         return MAIL_STATUS_LABELS.get(self.status, self.status)

@@ -1,7 +1,10 @@
 """Putting mail in the outbox, in the same transaction as the action that needs it."""
 
 import json
+from email.utils import parseaddr
 from typing import Any
+
+from flask import current_app
 
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
@@ -25,6 +28,21 @@ def roll_address_of(voter: Voter, raw: str) -> str:
     return address
 
 
+def message_id_for(mail: OutboxMail) -> str:
+    """The Message-ID a queued mail leaves with, known before it is sent (threads, bounces)."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    address = sender[1] if isinstance(sender, tuple | list) else parseaddr(sender)[1]
+    domain = address.rsplit("@", 1)[-1]
+    return f"<outbox-{mail.id}.{int(mail.created_at.timestamp())}@{domain}>"
+
+
+def _queued(mail: OutboxMail) -> OutboxMail:
+    db.session.add(mail)
+    db.session.flush()
+    mail.message_id = message_id_for(mail)
+    return mail
+
+
 def enqueue_voter_mail(
     voter: Voter,
     address: str,
@@ -43,9 +61,7 @@ def enqueue_voter_mail(
         link_id=link_id,
         ticket_id=ticket_id,
     )
-    db.session.add(mail)
-    db.session.flush()
-    return mail
+    return _queued(mail)
 
 
 def enqueue_agent_mail(
@@ -59,6 +75,4 @@ def enqueue_agent_mail(
         agent_id=agent_id,
         link_id=link_id,
     )
-    db.session.add(mail)
-    db.session.flush()
-    return mail
+    return _queued(mail)

@@ -22,6 +22,7 @@ from csudesk.db import utcnow
 from csudesk.extensions import db, mail
 from csudesk.links import services as links
 from csudesk.mail.models import MailStatus, OutboxMail
+from csudesk.mail.services import message_id_for
 from csudesk.roll.models import VoterEmail
 
 log = logging.getLogger(__name__)
@@ -141,8 +142,7 @@ def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Messa
         url = links.link_url(link.purpose, links.draw_token(link, now)) if link else None
         subject, text, html = render(row, url)
         message = Message(subject=subject, recipients=[row.to_address], body=text, html=html)
-        domain = parseaddr(message.sender)[1].rsplit("@", 1)[-1]
-        message.msgId = f"<outbox-{row.id}.{int(row.created_at.timestamp())}@{domain}>"
+        message.msgId = row.message_id or message_id_for(row)
         prepared.append((row, message))
     db.session.commit()
     return prepared

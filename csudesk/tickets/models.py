@@ -47,6 +47,7 @@ class Status(StrEnum):
     WAITING = "en_attente"
     RESOLVED = "resolu"
     TRANSFERRED = "transfere"
+    MERGED = "fusionne"  # a duplicate: its history is shown on the ticket it was merged into
 
 
 STATUS_LABELS = {
@@ -54,6 +55,7 @@ STATUS_LABELS = {
     Status.WAITING: "En attente",
     Status.RESOLVED: "Résolu",
     Status.TRANSFERRED: "Transféré",
+    Status.MERGED: "Fusionné",
 }
 # A transferred ticket waits in the receiving CSU's queue: it is still open.
 OPEN_STATUSES = (Status.OPEN, Status.WAITING, Status.TRANSFERRED)
@@ -91,11 +93,13 @@ class Ticket(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("ticket.id"))
 
     csu = relationship("CSU")
     voter = relationship("Voter")
     assigned_agent = relationship("Agent", foreign_keys=[assigned_agent_id])
     created_by_agent = relationship("Agent", foreign_keys=[created_by_agent_id])
+    merged_into = relationship("Ticket", remote_side=[id], foreign_keys=[merged_into_id])
     events: Mapped[list["TicketEvent"]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
@@ -133,7 +137,14 @@ class TicketEvent(db.Model):
     link_id: Mapped[int | None] = mapped_column(ForeignKey("one_time_link.id"))
     from_csu_id: Mapped[int | None] = mapped_column(ForeignKey("csu.id"))
     to_csu_id: Mapped[int | None] = mapped_column(ForeignKey("csu.id"))
+    # A reply sent from the ticket (kind "reply"), a mail that came in (kind "mail_in").
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_mail.id"), index=True)
+    inbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_message.id"), index=True
+    )
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     agent = relationship("Agent")
     link = relationship("OneTimeLink")
+    mail = relationship("OutboxMail")
+    inbound_message = relationship("InboundMessage")

@@ -97,8 +97,10 @@ def add_note(actor: Actor, ticket: Ticket, text: str) -> TicketEvent:
 
 
 def change_status(actor: Actor, ticket: Ticket, status: str) -> None:
-    if status not in STATUS_LABELS or status == Status.TRANSFERRED:
-        raise TicketError("Statut inconnu (le transfert se fait par « Transférer »).")
+    if status not in STATUS_LABELS or status in (Status.TRANSFERRED, Status.MERGED):
+        raise TicketError(
+            "Statut inconnu (le transfert se fait par « Transférer », la fusion par « Fusionner »)."
+        )
     if status == ticket.status:
         return
     before = ticket.status
