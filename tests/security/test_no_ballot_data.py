@@ -62,7 +62,8 @@ REVIEWED = {
     "outbox_mail": {
         "id", "to_address", "template", "context_json", "status", "attempts", "next_attempt_at",
         "last_attempt_at", "sent_at", "smtp_response", "voter_id", "agent_id", "link_id",
-        "ticket_id", "created_at",
+        "ticket_id", "created_at", "message_id", "sender_csu_id", "in_reply_to", "references",
+        "bounced_at", "bounce_reason",
     },
     "selfservice_request": {
         "id", "kind", "address", "ip", "answer_ok", "created_at", "processed_at", "outcome",
@@ -72,11 +73,21 @@ REVIEWED = {
         "id", "reference", "csu_id", "voter_id", "assigned_agent_id", "created_by_agent_id",
         "category", "channel", "status", "contact_email", "contact_last_name",
         "contact_first_name", "contact_uai", "message", "created_at", "updated_at",
-        "resolved_at",
+        "resolved_at", "merged_into_id",
     },
     "ticket_event": {
         "id", "ticket_id", "at", "agent_id", "kind", "text", "link_id", "from_csu_id",
-        "to_csu_id",
+        "to_csu_id", "mail_id", "inbound_message_id",
+    },
+    # Réponses types: texts agents insert into replies; no voter data.
+    "response_template": {
+        "id", "csu_id", "title", "category", "body", "active", "created_at", "updated_at",
+        "updated_by_agent_id",
+    },
+    # Mail read from the CSU mailboxes: headers and what became of it; the text is on the ticket.
+    "inbound_message": {
+        "id", "mailbox", "uidvalidity", "uid", "message_id", "from_address", "subject",
+        "sent_at", "fetched_at", "size", "status", "reason", "ticket_id", "outbox_mail_id",
     },
     "audit_entry": {
         "id", "at", "actor", "agent_id", "action", "voter_id", "ticket_id", "target_agent_id",
