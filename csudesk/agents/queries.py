@@ -2,7 +2,7 @@
 
 from collections.abc import Collection
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from csudesk.agents.models import Agent
 from csudesk.directory.models import CSU
@@ -33,3 +33,8 @@ def list_agents(
     if active is not None:
         query = query.where(Agent.active.is_(active))
     return list(db.session.scalars(query))
+
+
+def ids_in_csus(csu_ids: Collection[int]) -> Select:
+    """The ids of the accounts of these CSUs, as a subquery (a scope's agents)."""
+    return select(Agent.id).where(Agent.csu_id.in_(csu_ids))

@@ -5,12 +5,12 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from csudesk.agents.models import Agent, Role
-from csudesk.agents.services import in_scope, scope_csus
-from csudesk.auth.guards import require_role, scope
+from csudesk.agents.services import scope_csus
+from csudesk.auth.guards import require_role, scope, scope_covers
 from csudesk.directory.services import csu_by_code
 from csudesk.extensions import db
 from csudesk.forms import choices
-from csudesk.text import is_ascii_digits
+from csudesk.querystring import bounded_int
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 require_role(bp, Role.SUPERVISOR)
@@ -40,8 +40,9 @@ def chosen_agent(raw: str | None) -> Agent | None:
     """The agent picked in a filter; 404 for an unknown id or one outside the scope."""
     if not raw:
         return None
-    agent = db.session.get(Agent, int(raw)) if is_ascii_digits(raw) and len(raw) < 10 else None
-    if agent is None or not in_scope(current_user, agent.csu_id):
+    agent_id = bounded_int(raw)
+    agent = db.session.get(Agent, agent_id) if agent_id else None
+    if agent is None or not scope_covers(agent.csu_id):
         abort(404)
     return agent
 
