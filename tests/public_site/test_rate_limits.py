@@ -2,7 +2,6 @@
 
 import http.client
 import logging
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -19,6 +18,7 @@ from csudesk.public import antiabuse
 from csudesk.tickets.models import Ticket
 from tests.fixtures.appserver import app_processes
 from tests.fixtures.factories import AuthActions
+from tests.fixtures.smtp import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -237,12 +237,6 @@ def test_two_processes_share_the_limit_through_redis(app, app_config, directory,
 
 def test_memory_storage_would_multiply_the_limit(app, app_config, directory):
     assert limited_statuses(app_config, "memory://", "unused") == [303] * 6
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager
