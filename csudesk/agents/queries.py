@@ -35,6 +35,14 @@ def list_agents(
     return list(db.session.scalars(query))
 
 
+def agents_by_name(csu_ids: Collection[int] | None) -> list[Agent]:
+    """Accounts of these CSUs (None: all) by name: a filter's choices."""
+    query = select(Agent).order_by(Agent.name, Agent.id)
+    if csu_ids is not None:
+        query = query.where(Agent.csu_id.in_(csu_ids))
+    return list(db.session.scalars(query))
+
+
 def ids_in_csus(csu_ids: Collection[int]) -> Select:
     """The ids of the accounts of these CSUs, as a subquery (a scope's agents)."""
     return select(Agent.id).where(Agent.csu_id.in_(csu_ids))
