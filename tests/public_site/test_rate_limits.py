@@ -91,14 +91,8 @@ def test_per_ip_limit_across_addresses(client, directory, app):
     assert stored_requests() == 4
 
 
-def test_vote_code_form_is_limited_too(client, directory, app):
+def test_vote_code_form_is_limited_too(client, directory, app, voting):
     app.config["RATELIMIT_PUBLIC_PER_ADDRESS"] = "2 per hour"
-    app.config["ELECTION"] = {
-        "name": "Test",
-        "portal_opens": "2020-01-01T00:00",
-        "vote_opens": "2020-01-02T00:00",
-        "vote_closes": "2099-01-01T00:00",
-    }
     data = {"email": "marie@ac-lille.fr", "answer": "Médor"}
     statuses = [client.post("/reassort-code-de-vote", data=data).status_code for _ in range(3)]
     assert statuses == [303, 303, 429]
