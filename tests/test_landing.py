@@ -10,6 +10,7 @@ from csudesk.actor import Actor
 from csudesk.agents.services import reset_password
 from csudesk.extensions import db
 from csudesk.mail.worker import send_due
+from csudesk.passwords import MIN_PASSWORD_LENGTH
 
 # Landing path, the token-free page it redirects to, the session key, a refused page's status.
 LANDINGS = {
@@ -41,9 +42,12 @@ def test_a_token_becomes_a_claim_and_the_page_drops_it(client, tokens, who):
     path, page, key, _ = LANDINGS[who]
     landed = client.get(path + tokens[who])
     assert (landed.status_code, landed.headers["Location"]) == (302, page)
-    for response in (landed, client.get(page)):
+    shown = client.get(page)
+    for response in (landed, shown):
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert response.headers["Cache-Control"] == "no-store"
+    # The hint quotes the one password policy.
+    assert f"Au moins {MIN_PASSWORD_LENGTH} caractères" in shown.text
     with client.session_transaction() as session:
         assert set(session[key]) == {"id", "mac"}
 
