@@ -292,6 +292,7 @@ def test_concurrent_uses_exactly_one_succeeds(activation_token, app_config):
     """N threads, each with its own connection, race to consume the same claimed link."""
     _, token = activation_token
     claim = links.session_claim(token, "activation")
+    db.session.commit()  # the racers' transactions wait on no lock of this one (SQLite)
     racers = 8 if ON_POSTGRES else 4
     barrier = threading.Barrier(racers)
     results: list[bool] = []
