@@ -1,9 +1,11 @@
-"""The template filters, registered app-wide in one place (every blueprint's pages use them)."""
+"""The template filters, registered app-wide in one place (every blueprint's pages use them),
+and the few constants the pages quote."""
 
 from flask import Flask
 
 from csudesk.directory.models import csu_short_name
 from csudesk.elections.calendar import paris
+from csudesk.passwords import MIN_PASSWORD_LENGTH
 
 
 def register_filters(app: Flask) -> None:
@@ -21,6 +23,8 @@ def register_filters(app: Flask) -> None:
         ("audit_details", detail_items),
     ):
         app.add_template_filter(function, name)
+    # The password hints quote the policy's own figure (csudesk/passwords.py).
+    app.jinja_env.globals["MIN_PASSWORD_LENGTH"] = MIN_PASSWORD_LENGTH
 
 
 def paris_time(value, fmt: str = "%d/%m/%Y à %H:%M") -> str:

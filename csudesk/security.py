@@ -19,9 +19,9 @@ from flask import (
 from flask_login import current_user, logout_user
 from werkzeug.routing import IntegerConverter
 
-from csudesk.text import is_ascii_digits
+# desk/tickets.py imports bounded_int from here; the one parser lives in querystring.py.
+from csudesk.querystring import MAX_ID, bounded_int  # noqa: F401
 
-MAX_ID = 2**31 - 1
 log = logging.getLogger(__name__)
 
 # Pages of signed-in staff: opened only from this site, never from a link on another one.
@@ -132,13 +132,6 @@ def refuse_nul_bytes():
         values += request.form.values()
     if any("\x00" in value for value in values):
         abort(400)
-
-
-def bounded_int(raw: str | None, default: int | None = None) -> int | None:
-    """A query-string integer within 1..MAX_ID, else `default`."""
-    if raw and is_ascii_digits(raw) and len(raw) < 10 and 0 < int(raw) <= MAX_ID:
-        return int(raw)
-    return default
 
 
 def enforce_session_timeouts():

@@ -19,7 +19,7 @@ import csudesk.config as defaults
 from csudesk import create_app
 from csudesk.access.models import SelfServiceRequest
 from csudesk.extensions import db
-from tests.test_health import free_port
+from tests.fixtures.smtp import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

@@ -1,6 +1,5 @@
 """The load balancer's health check: database, Redis, outbox backlog, and nothing else."""
 
-import socket
 import subprocess
 import time
 from datetime import timedelta
@@ -12,15 +11,10 @@ from csudesk import create_app
 from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.mail.models import MailStatus, OutboxMail
+from tests.fixtures.smtp import free_port
 from tests.fixtures.sql import recorded_sql
 
 KEYS = {"status", "database", "redis", "outbox"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

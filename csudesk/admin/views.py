@@ -8,7 +8,7 @@ from csudesk.agents import services as agents
 from csudesk.agents.models import Agent, Role
 from csudesk.agents.queries import list_agents
 from csudesk.audit.queries import entries_about_agent
-from csudesk.auth.guards import current_actor, require_role
+from csudesk.auth.guards import current_actor, require_role, scope, scope_covers
 from csudesk.directory.models import CSU
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
@@ -28,7 +28,7 @@ def _csu_choices(form: RoleForm) -> None:
 
 def _agent_or_404(agent_id: int) -> Agent:
     agent = db.session.get(Agent, agent_id)
-    if agent is None or not agents.in_scope(current_user, agent.csu_id):
+    if agent is None or not scope_covers(agent.csu_id):
         abort(404)
     return agent
 
@@ -39,7 +39,7 @@ def agent_list():
     text = request.args.get("q", "").strip()[:120]
     state = request.args.get("etat", "")
     found = list_agents(
-        agents.scope_csu_ids(current_user),
+        scope(),
         text=text,
         active=(state == "actifs") if state in ("actifs", "desactives") else None,
     )

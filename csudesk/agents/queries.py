@@ -2,7 +2,7 @@
 
 from collections.abc import Collection
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 
 from csudesk.agents.models import Agent
 from csudesk.directory.models import CSU
@@ -33,3 +33,16 @@ def list_agents(
     if active is not None:
         query = query.where(Agent.active.is_(active))
     return list(db.session.scalars(query))
+
+
+def agents_by_name(csu_ids: Collection[int] | None) -> list[Agent]:
+    """Accounts of these CSUs (None: all) by name: a filter's choices."""
+    query = select(Agent).order_by(Agent.name, Agent.id)
+    if csu_ids is not None:
+        query = query.where(Agent.csu_id.in_(csu_ids))
+    return list(db.session.scalars(query))
+
+
+def ids_in_csus(csu_ids: Collection[int]) -> Select:
+    """The ids of the accounts of these CSUs, as a subquery (a scope's agents)."""
+    return select(Agent.id).where(Agent.csu_id.in_(csu_ids))

@@ -72,6 +72,19 @@ def authenticate(email: str, password: str) -> Agent | None:
     return agent
 
 
+def record_sign_in(agent: Agent, ip: str | None) -> None:
+    """The agent signed in: the time it last did, and the audit entry."""
+    agent.last_login_at = utcnow()
+    audit.record(Actor.for_agent(agent, ip), "auth.login")
+
+
+def record_sign_out(agent: Agent, ip: str | None) -> None:
+    """The agent signed out: every session of the account stops working; audited."""
+    agent.session_version += 1
+    db.session.flush()
+    audit.record(Actor.for_agent(agent, ip), "auth.logout")
+
+
 def set_password(actor: Actor, agent: Agent, password: str) -> None:
     check_password_policy(password)
     agent.password_hash = hash_secret(password)
@@ -174,12 +187,6 @@ def set_password_with_link(link: OneTimeLink, password: str, ip: str | None) -> 
         raise AgentError("Ce lien n'est plus valable : demandez-en un nouveau à un administrateur.")
     set_password(Actor.for_agent(agent, ip), agent, password)
     return agent
-
-
-def bump_session(agent: Agent) -> None:
-    """Invalidate every session of this agent (logout)."""
-    agent.session_version += 1
-    db.session.flush()
 
 
 def scope_csu_ids(agent: Agent) -> set[int] | None:

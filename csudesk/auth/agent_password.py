@@ -1,17 +1,16 @@
 """An agent chooses a password through the one-time link an administrator had mailed.
 
-The landing redirects at once to a token-free URL, so the token never sits in the address bar,
-the history or a Referer (SECURITY.md 5, 8, 16). The session keeps neither the token nor its
-hash, only the link's id and a server MAC (links.session_claim, issue 10 item 5): a stolen
-cookie cannot be turned into a link, and the POST consumes the claimed link atomically.
+csudesk.landing moves the token into the session (the link's id and a server MAC, never the
+token: a stolen cookie cannot be turned into a link) and redirects here; the POST consumes the
+claimed link atomically (SECURITY.md 5, 8, 16).
 """
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import logout_user
 from wtforms import PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from csudesk import uow
+from csudesk import landing, uow
 from csudesk.agents.services import (
     LinkSpent,
     agent_of_link,
@@ -26,8 +25,8 @@ from csudesk.net import client_ip
 from csudesk.passwords import MAX_PASSWORD_LENGTH
 
 bp = Blueprint("agent_password", __name__, url_prefix="/agent/mot-de-passe")
-SESSION_KEY = "link:agent_password"
-MAX_TOKEN_LENGTH = 100
+landing.keep_private(bp)
+PURPOSE = LinkPurpose.AGENT_PASSWORD
 UNUSABLE = {
     "used": "Ce lien a déjà servi : un lien ne fonctionne qu'une fois.",
     "expired": "Ce lien a expiré.",
@@ -52,41 +51,21 @@ class AgentPasswordForm(Form):
     )
 
 
-@bp.before_request
-def _no_store():
-    request.no_store = True
-
-
-@bp.after_request
-def _no_referrer(response):
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
 @bp.get("/<token>")
 def land(token: str):
-    """Keep the link's id and MAC (never the token) and continue on a URL without the token."""
-    claim = (
-        links.session_claim(token, LinkPurpose.AGENT_PASSWORD)
-        if len(token) <= MAX_TOKEN_LENGTH
-        else None
-    )
-    if claim is None:
-        session.pop(SESSION_KEY, None)
-    else:
-        session[SESSION_KEY] = claim
-    return redirect(url_for("agent_password.choose"))
+    """Keep the link's claim in the session and continue on a URL without the token."""
+    return landing.land(PURPOSE, token, "agent_password.choose")
 
 
 def _refuse(message: str):
-    session.pop(SESSION_KEY, None)
+    landing.forget(PURPOSE)
     return render_template("auth/agent_password_invalid.html", message=message), 410
 
 
 @bp.route("", methods=["GET", "POST"])
 def choose():
     """Choose the password; the link is consumed in the same transaction."""
-    link = links.claimed_link(session.get(SESSION_KEY), LinkPurpose.AGENT_PASSWORD)
+    _, link = landing.claimed(PURPOSE)
     state = links.state_of(link) if link is not None else "unknown"
     if state != "usable":
         return _refuse(UNUSABLE[state])
@@ -105,7 +84,7 @@ def choose():
             uow.discard()
             populate_errors(form, exc, "password")
         else:
-            session.pop(SESSION_KEY, None)
+            landing.forget(PURPOSE)
             logout_user()
             flash("Mot de passe enregistré : connectez-vous.", "success")
             return redirect(url_for("auth.login"))

@@ -20,10 +20,9 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 
 from csudesk.actor import Actor
-from csudesk.agents.services import authenticate, bump_session
+from csudesk.agents.services import authenticate, record_sign_in, record_sign_out
 from csudesk.audit import services as audit
 from csudesk.auth import throttle
-from csudesk.db import utcnow
 from csudesk.extensions import limiter
 from csudesk.net import client_ip
 from csudesk.security import safe_next
@@ -92,8 +91,7 @@ def login():
             now = datetime.now(UTC).timestamp()
             session["auth_at"] = now
             session["seen_at"] = now
-            agent.last_login_at = utcnow()
-            audit.record(Actor.for_agent(agent, client_ip()), "auth.login")
+            record_sign_in(agent, client_ip())
             return redirect(safe_next(request.args.get("next")) or url_for("desk.index"))
     if form.errors:
         status = 400
@@ -106,8 +104,7 @@ def login():
 def logout():
     """Sign out: every cookie of this account taken before now stops working."""
     agent = current_user._get_current_object()
-    bump_session(agent)
-    audit.record(Actor.for_agent(agent, client_ip()), "auth.logout")
+    record_sign_out(agent, client_ip())
     logout_user()
     session.clear()
     flash("Vous êtes déconnecté.", "info")

@@ -1,4 +1,5 @@
-"""One-time links: issuing (with limits and revocation), drawing tokens, consuming atomically."""
+"""One-time links: issuing (with limits and revocation), drawing tokens, the session claim a
+landing keeps, consuming atomically."""
 
 import hashlib
 import hmac
@@ -96,57 +97,6 @@ def draw_token(link: OneTimeLink, now: datetime) -> str:
     link.token_hash = hash_token(token)
     link.expires_at = now + ttl(link.purpose)
     return token
-
-
-def find_usable(token: str, purpose: str) -> OneTimeLink | None:
-    """The link this token opens if it can still be used (read-only check)."""
-    link = db.session.scalar(
-        select(OneTimeLink).where(
-            OneTimeLink.token_hash == hash_token(token), OneTimeLink.purpose == purpose
-        )
-    )
-    if link is None or link.used_at or link.revoked_at or not link.expires_at:
-        return None
-    return link if link.expires_at > utcnow() else None
-
-
-def describe_unusable(token: str, purpose: str) -> str:
-    """'unknown', 'used', 'expired' or 'revoked', for the French error page."""
-    link = db.session.scalar(
-        select(OneTimeLink).where(
-            OneTimeLink.token_hash == hash_token(token), OneTimeLink.purpose == purpose
-        )
-    )
-    if link is None or link.expires_at is None:
-        return "unknown"
-    if link.used_at is not None:
-        return "used"
-    if link.revoked_at is not None:
-        return "revoked"
-    return "expired"
-
-
-def consume(token: str, purpose: str) -> OneTimeLink | None:
-    """Use the link in one atomic UPDATE: of N concurrent uses exactly one gets the link."""
-    now = utcnow()
-    token_hash = hash_token(token)
-    result = db.session.execute(
-        update(OneTimeLink)
-        .where(
-            OneTimeLink.token_hash == token_hash,
-            OneTimeLink.purpose == purpose,
-            OneTimeLink.used_at.is_(None),
-            OneTimeLink.revoked_at.is_(None),
-            OneTimeLink.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return None
-    link = db.session.scalar(select(OneTimeLink).where(OneTimeLink.token_hash == token_hash))
-    db.session.refresh(link)
-    return link
 
 
 # --- What a landing keeps in the session (issue 10 item 5) ------------------------------------

@@ -1,14 +1,13 @@
-"""Landings of the one-time links sent by mail (SECURITY.md 4, 5, 8).
+"""Pages behind the voters' one-time links (SECURITY.md 4, 5, 8): activate the account,
+choose a new password, see a new vote code.
 
-The token arrives in the URL and the browser is sent at once to a token-free address, so the
-token never sits in a Referer, the history or a later log line. The session keeps neither the
-token nor its hash: only the link's id and a server MAC (links.session_claim), which cannot be
-replayed as a link. Using the link (the POST) consumes it in one atomic UPDATE. Once used, the
-same browser gets a plain "already done" page on reload, not an error.
+csudesk.landing moves the token into the session and redirects here; the POST consumes the
+link. Once used, the same browser gets a plain "already done" page on reload, not an error.
 """
 
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, render_template, request
 
+from csudesk import landing
 from csudesk.access import redeem
 from csudesk.actor import Actor
 from csudesk.db import utcnow
@@ -24,49 +23,12 @@ from csudesk.roll.models import Voter
 from .forms import ActivationForm, NewPasswordForm, RevealForm
 
 bp = Blueprint("portal", __name__)
+landing.keep_private(bp)
 
-PAGES = {
-    LinkPurpose.ACTIVATION: ("activation", "portal/activation.html", ActivationForm),
-    LinkPurpose.PASSWORD_RESET: ("mot-de-passe", "portal/password.html", NewPasswordForm),
-    LinkPurpose.VOTE_CODE: ("code-de-vote", "portal/vote_code.html", RevealForm),
+PASSWORD_PAGES = {
+    LinkPurpose.ACTIVATION: ("portal/activation.html", ActivationForm),
+    LinkPurpose.PASSWORD_RESET: ("portal/password.html", NewPasswordForm),
 }
-MAX_TOKEN_LENGTH = 100
-
-
-@bp.after_request
-def _private(response):
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _key(purpose: str) -> str:
-    return f"link:{purpose}"
-
-
-def _land(purpose: str, token: str):
-    if len(token) > MAX_TOKEN_LENGTH:
-        abort(404)
-    claim = links.session_claim(token, purpose)
-    if claim is None:
-        session.pop(_key(purpose), None)
-    else:
-        earlier = session.get(_key(purpose))
-        if isinstance(earlier, dict) and earlier.get("id") == claim["id"] and earlier.get("done"):
-            claim["done"] = True  # this browser already used it: keep saying so
-        session[_key(purpose)] = claim
-    return redirect(url_for(f"portal.{purpose}"))
-
-
-def _claim(purpose: str) -> tuple[dict | None, OneTimeLink | None]:
-    """The session's claim for this purpose and the link it names (any state), if valid."""
-    claim = session.get(_key(purpose))
-    link = links.claimed_link(claim, purpose)
-    return (claim, link) if link is not None else (None, None)
-
-
-def _mark_done(purpose: str, claim: dict) -> None:
-    session[_key(purpose)] = {"id": claim["id"], "mac": claim["mac"], "done": True}
 
 
 def _unusable(purpose: str, claim: dict | None, link: OneTimeLink | None):
@@ -87,17 +49,20 @@ def _voter_actor() -> Actor:
 
 @bp.get("/activation/<token>")
 def activation_landing(token: str):
-    return _land(LinkPurpose.ACTIVATION, token)
+    """Keep the link's claim in the session and continue on a URL without the token."""
+    return landing.land(LinkPurpose.ACTIVATION, token, "portal.activation")
 
 
 @bp.get("/mot-de-passe/<token>")
 def password_reset_landing(token: str):
-    return _land(LinkPurpose.PASSWORD_RESET, token)
+    """Keep the link's claim in the session and continue on a URL without the token."""
+    return landing.land(LinkPurpose.PASSWORD_RESET, token, "portal.password_reset")
 
 
 @bp.get("/code-de-vote/<token>")
 def vote_code_landing(token: str):
-    return _land(LinkPurpose.VOTE_CODE, token)
+    """Keep the link's claim in the session and continue on a URL without the token."""
+    return landing.land(LinkPurpose.VOTE_CODE, token, "portal.vote_code")
 
 
 @bp.route("/activation", methods=["GET", "POST"], endpoint="activation")
@@ -113,10 +78,10 @@ def password_reset():
 
 
 def _password_page(purpose: str):
-    claim, link = _claim(purpose)
+    claim, link = landing.claimed(purpose)
     if link is None or links.state_of(link) != "usable":
         return _unusable(purpose, claim, link)
-    _, template, form_class = PAGES[purpose]
+    template, form_class = PASSWORD_PAGES[purpose]
     form = form_class()
     voter = db.session.get(Voter, link.voter_id)
     if form.validate_on_submit():
@@ -139,7 +104,7 @@ def _password_page(purpose: str):
         except ServiceError as exc:
             populate_errors(form, exc)
         else:
-            _mark_done(purpose, claim)
+            landing.mark_done(purpose, claim)
             return render_template("portal/done.html", purpose=purpose, voter=voter)
     return render_template(template, form=form, voter=voter, link=link), 400 if form.errors else 200
 
@@ -148,7 +113,7 @@ def _password_page(purpose: str):
 def vote_code():
     """Show a newly generated vote code, once; the previous code stops working now."""
     purpose = LinkPurpose.VOTE_CODE
-    claim, link = _claim(purpose)
+    claim, link = landing.claimed(purpose)
     if link is None or links.state_of(link) != "usable":
         return _unusable(purpose, claim, link)
     voting_open = election().voting_open(utcnow())
@@ -158,7 +123,7 @@ def vote_code():
             voter, code = redeem.reveal_new_vote_code(_voter_actor(), link)
         except redeem.LinkAlreadyUsed:
             return _unusable(purpose, None, db.session.get(OneTimeLink, claim["id"]))
-        _mark_done(purpose, claim)
+        landing.mark_done(purpose, claim)
         return render_template("portal/vote_code_shown.html", code=code, voter=voter)
     return render_template(
         "portal/vote_code.html", form=form, link=link, voting_open=voting_open

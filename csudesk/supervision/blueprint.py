@@ -2,36 +2,27 @@
 
 from flask import Blueprint, abort
 from flask_login import current_user
-from sqlalchemy import select
 
 from csudesk.agents.models import Agent, Role
-from csudesk.agents.services import in_scope, scope_csus
-from csudesk.auth.guards import require_role, scope
+from csudesk.agents.queries import agents_by_name
+from csudesk.agents.services import scope_csus
+from csudesk.auth.guards import require_role, scope, scope_covers
 from csudesk.directory.services import csu_by_code
 from csudesk.extensions import db
 from csudesk.forms import choices
-from csudesk.text import is_ascii_digits
+from csudesk.querystring import bounded_int
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 require_role(bp, Role.SUPERVISOR)
 
 
-def agent_options() -> list[Agent]:
-    """Desk accounts of the supervisor's scope, by name."""
-    csu_ids = scope()
-    query = select(Agent).order_by(Agent.name, Agent.id)
-    if csu_ids is not None:
-        query = query.where(Agent.csu_id.in_(csu_ids))
-    return list(db.session.scalars(query))
-
-
 def chosen_csu_ids(code: str | None) -> frozenset[int] | None:
     """The CSU ids a page covers: the one picked, else the whole scope. 404 out of scope."""
-    csu_ids = scope()
     if not code:
+        csu_ids = scope()
         return None if csu_ids is None else frozenset(csu_ids)
     csu = csu_by_code(code)
-    if csu is None or (csu_ids is not None and csu.id not in csu_ids):
+    if csu is None or not scope_covers(csu.id):
         abort(404)
     return frozenset({csu.id})
 
@@ -40,8 +31,9 @@ def chosen_agent(raw: str | None) -> Agent | None:
     """The agent picked in a filter; 404 for an unknown id or one outside the scope."""
     if not raw:
         return None
-    agent = db.session.get(Agent, int(raw)) if is_ascii_digits(raw) and len(raw) < 10 else None
-    if agent is None or not in_scope(current_user, agent.csu_id):
+    agent_id = bounded_int(raw)
+    agent = db.session.get(Agent, agent_id) if agent_id else None
+    if agent is None or not scope_covers(agent.csu_id):
         abort(404)
     return agent
 
@@ -55,5 +47,6 @@ def set_scope_choices(form) -> None:
         )
     if hasattr(form, "agent"):
         form.agent.choices = choices(
-            [("", "Tous")] + [(str(a.id), f"{a.name} — {a.csu.code}") for a in agent_options()]
+            [("", "Tous")]
+            + [(str(a.id), f"{a.name} — {a.csu.code}") for a in agents_by_name(scope())]
         )

@@ -1,43 +1,27 @@
 """The audit trail for supervisors: search by voter, agent, action and period; chain check."""
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import abort, current_app, render_template, request
-from flask_login import current_user
-from sqlalchemy import exists, or_, select
-from sqlalchemy.orm import joinedload
 
 from csudesk import uow
-from csudesk.agents.models import Agent
-from csudesk.agents.services import in_scope
+from csudesk.agents import queries as agent_queries
+from csudesk.audit import queries
 from csudesk.audit import services as audit
 from csudesk.audit.anchors import read_anchors
 from csudesk.audit.models import AuditEntry
-from csudesk.auth.guards import current_actor
+from csudesk.auth.guards import current_actor, scope_covers
 from csudesk.db import read_only
-from csudesk.elections.calendar import paris_midnight
 from csudesk.extensions import db
 from csudesk.forms import choices
-from csudesk.paging import keyset_page
+from csudesk.querystring import bounded_int
 from csudesk.roll.models import Voter
 from csudesk.roll.services import voter_id_of_address
-from csudesk.text import is_ascii_digits
 
 from . import address_filter
 from .blueprint import bp, chosen_agent, scope, set_scope_choices
 from .forms import AuditSearchForm
 from .labels import ACTION_LABELS
-
-
-def in_scope_condition(csu_ids: set[int]):
-    """Entries a CSU supervisor may read: by or about its agents, or about its voters."""
-    agents = select(Agent.id).where(Agent.csu_id.in_(csu_ids))
-    return or_(
-        AuditEntry.agent_id.in_(agents),
-        AuditEntry.target_agent_id.in_(agents),
-        exists().where(Voter.id == AuditEntry.voter_id, Voter.csu_id.in_(csu_ids)),
-    )
 
 
 @dataclass
@@ -50,26 +34,26 @@ def _voter_from_request(form: AuditSearchForm) -> VoterChoice:
     """The voter asked for, by id (links from other pages) or by roll address, in scope only."""
     raw_id = request.args.get("electeur", "")
     if raw_id:
-        voter = (
-            db.session.get(Voter, int(raw_id))
-            if is_ascii_digits(raw_id) and len(raw_id) < 10
-            else None
-        )
-        if voter is None or not in_scope(current_user, voter.csu_id):
+        voter_id = bounded_int(raw_id)
+        voter = db.session.get(Voter, voter_id) if voter_id else None
+        if voter is None or not scope_covers(voter.csu_id):
             abort(404)
         return VoterChoice(voter)
     if form.courriel.data:
         voter_id = voter_id_of_address(form.courriel.data)
         voter = db.session.get(Voter, voter_id) if voter_id else None
         # Outside the scope reads as unknown: the page does not say who is on other rolls.
-        if voter is None or not in_scope(current_user, voter.csu_id):
+        if voter is None or not scope_covers(voter.csu_id):
             return VoterChoice(None, unknown_address=True)
         return VoterChoice(voter)
     return VoterChoice(None)
 
 
-def _bound(raw: str | None) -> int | None:
-    return int(raw) if raw and is_ascii_digits(raw) and len(raw) < 19 else None
+def _journal_scope(csu_ids: set[int] | None) -> queries.JournalScope | None:
+    """The national scope reads every entry (None); a CSU's, those of its voters and agents."""
+    if csu_ids is None:
+        return None
+    return queries.JournalScope(csu_ids, agent_queries.ids_in_csus(csu_ids))
 
 
 def _set_choices(form: AuditSearchForm) -> None:
@@ -103,37 +87,23 @@ def audit_log():
             expired_address=True,
             filter_args=filter_args,
         )
-    where = []
     csu_ids = scope()
-    if csu_ids is not None:
-        where.append(in_scope_condition(csu_ids))
-    if chosen.voter is not None:
-        where.append(AuditEntry.voter_id == chosen.voter.id)
-    if agent is not None:
-        where.append(or_(AuditEntry.agent_id == agent.id, AuditEntry.target_agent_id == agent.id))
-    if form.action.data:
-        where.append(AuditEntry.action.startswith(form.action.data, autoescape=True))
-    if form.du.data:
-        where.append(AuditEntry.at >= paris_midnight(form.du.data))
-    if form.au.data:
-        where.append(AuditEntry.at < paris_midnight(form.au.data + timedelta(days=1)))
     entries: list[AuditEntry] = []
     newer = older = None
     if not chosen.unknown_address:
-        size = current_app.config["PAGE_SIZE"]
-        query = (
-            select(AuditEntry)
-            .where(*where)
-            .options(joinedload(AuditEntry.agent), joinedload(AuditEntry.voter))
+        search = queries.JournalSearch(
+            scope=_journal_scope(csu_ids),
+            voter_id=chosen.voter.id if chosen.voter is not None else None,
+            agent_id=agent.id if agent is not None else None,
+            action=form.action.data or None,
+            date_from=form.du.data,
+            date_to=form.au.data,
         )
-        after, before = _bound(request.args.get("apres")), _bound(request.args.get("avant"))
-        page = keyset_page(
-            query,
-            (AuditEntry.id,),
-            lambda entry: (entry.id,),
-            size,
-            after=(after,) if after is not None else None,
-            before=(before,) if before is not None else None,
+        page = queries.journal_page(
+            search,
+            current_app.config["PAGE_SIZE"],
+            after=bounded_int(request.args.get("apres")),
+            before=bounded_int(request.args.get("avant")),
         )
         entries = page.items
         newer = page.newer[0] if page.newer is not None else None

@@ -12,21 +12,17 @@ from flask import (
     stream_with_context,
     url_for,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from csudesk import uow
+from csudesk.audit import queries as audit_queries
 from csudesk.audit import services as audit
-from csudesk.audit.models import AuditEntry
 from csudesk.auth.guards import current_actor
 from csudesk.db import utcnow
-from csudesk.directory.models import CSU
+from csudesk.directory.services import csu_choices
 from csudesk.elections.calendar import paris
-from csudesk.extensions import db
-from csudesk.mail.models import OutboxMail
 from csudesk.reporting.export import csv_stream
 from csudesk.reporting.ticket_log import Cursor, LogFilter, count, log_page
-from csudesk.tickets.models import TicketEvent
+from csudesk.tickets import queries
 from csudesk.tickets.services import get_ticket_in_scope
 
 from . import address_filter
@@ -156,26 +152,10 @@ def ticket(ticket_id: int):
     ticket = get_ticket_in_scope(actor, ticket_id)
     if ticket is None:
         abort(404)
-    events = db.session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id)
-        .options(joinedload(TicketEvent.agent), joinedload(TicketEvent.link))
-        .order_by(TicketEvent.at, TicketEvent.id)
-    ).all()
-    mails = db.session.scalars(
-        select(OutboxMail)
-        .where(OutboxMail.ticket_id == ticket.id)
-        .options(joinedload(OutboxMail.link))
-        .order_by(OutboxMail.id)
-    ).all()
-    entries = db.session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.ticket_id == ticket.id)
-        .options(joinedload(AuditEntry.agent))
-        .order_by(AuditEntry.id)
-    ).all()
-    csu_ids = {e.from_csu_id for e in events} | {e.to_csu_id for e in events}
-    csus = {c.id: c for c in db.session.scalars(select(CSU).where(CSU.id.in_(csu_ids)))}
+    events = queries.ticket_events(ticket, with_links=True)
+    mails = queries.ticket_mails(ticket)
+    entries = audit_queries.entries_about_ticket(ticket.id)
+    csus = {c.id: c for c in csu_choices()}
     audit.record(actor, "supervision.ticket_view", voter_id=ticket.voter_id, ticket_id=ticket.id)
     return uow.commit_then_render(
         "supervision/ticket.html",

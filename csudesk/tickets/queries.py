@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
+from csudesk.mail.models import OutboxMail
 from csudesk.tickets.models import OPEN_STATUSES, STATUS_LABELS, Ticket, TicketEvent
 
 OPEN = "ouverts"  # the queue's filter for every open status
@@ -84,5 +85,17 @@ def open_ticket_of_voter(ticket_id: int, voter_id: int) -> Ticket | None:
     return db.session.scalar(
         select(Ticket).where(
             Ticket.id == ticket_id, Ticket.voter_id == voter_id, Ticket.status.in_(OPEN_STATUSES)
+        )
+    )
+
+
+def ticket_mails(ticket: Ticket) -> list[OutboxMail]:
+    """Every mail queued for the ticket, with its link if it carries one, oldest first."""
+    return list(
+        db.session.scalars(
+            select(OutboxMail)
+            .where(OutboxMail.ticket_id == ticket.id)
+            .options(joinedload(OutboxMail.link))
+            .order_by(OutboxMail.id)
         )
     )

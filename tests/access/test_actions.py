@@ -50,9 +50,10 @@ def test_activation_link_goes_to_the_roll_address_and_opens_once(make_voter, age
     db.session.refresh(result.link)
     assert result.link.token_hash == links.hash_token(token)
     assert token not in result.link.token_hash
-    assert links.consume(token, "activation") is not None
-    assert links.consume(token, "activation") is None
-    assert links.describe_unusable(token, "activation") == "used"
+    link = links.claimed_link(links.session_claim(token, "activation"), "activation")
+    assert links.consume_claimed(link) is not None
+    assert links.consume_claimed(link) is None
+    assert links.state_of(link) == "used"
 
 
 def test_address_not_on_the_roll_is_refused(make_voter, agent_actor):
@@ -233,7 +234,8 @@ def test_expired_link_cannot_be_consumed(make_voter, agent_actor, smtp):
     link = db.session.get(OneTimeLink, result.link.id)
     link.expires_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert links.consume(token, "activation") is None
-    assert links.describe_unusable(token, "activation") == "expired"
-    assert links.consume(token, "password_reset") is None
+    claimed = links.claimed_link(links.session_claim(token, "activation"), "activation")
+    assert links.consume_claimed(claimed) is None
+    assert links.state_of(claimed) == "expired"
+    assert links.session_claim(token, "password_reset") is None
     assert db.session.get(OutboxMail, 1).status == MailStatus.SENT

@@ -16,7 +16,7 @@ from csudesk.actor import Actor
 from csudesk.audit import anchors
 from csudesk.audit.services import record, verify_chain
 from csudesk.extensions import db
-from tests.audit.tamper import lift_append_only
+from tests.fixtures.tamper import lift_append_only
 
 
 def append(count: int) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from csudesk.actor import Actor
 from csudesk.audit.services import GENESIS, record, verify_chain
 from csudesk.extensions import db
-from tests.audit.tamper import lift_append_only
+from tests.fixtures.tamper import lift_append_only
 
 
 @pytest.fixture

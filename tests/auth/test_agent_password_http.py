@@ -21,7 +21,7 @@ from csudesk.mail.worker import send_due
 from csudesk.passwords import verify_secret
 from tests.conftest import ON_POSTGRES
 from tests.fixtures.appserver import app_processes
-from tests.links.http import Browser, at_once
+from tests.fixtures.http_browser import Browser, at_once
 
 KEY = "link:agent_password"
 PAGE = "/agent/mot-de-passe"

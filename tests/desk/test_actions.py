@@ -12,18 +12,8 @@ from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.worker import send_due
 from csudesk.roll.models import Voter
-from csudesk.tickets.models import OPEN_STATUSES, Ticket, TicketEvent
-
-
-def post_link(client, voter, action, address=None, ticket="nouveau", **extra):
-    data = {
-        f"{action}-address": address or voter.emails[0].address,
-        f"{action}-ticket": ticket,
-        f"{action}-category": "lien_non_recu",
-        f"{action}-channel": "telephone",
-        **extra,
-    }
-    return client.post(f"/guichet/electeurs/{voter.id}/liens/{action}", data=data)
+from csudesk.tickets.models import Ticket, TicketEvent
+from tests.fixtures.desk import challenge, post_link
 
 
 def test_resend_activation_creates_ticket_link_mail_and_audit(client, lille, make_voter, smtp):
@@ -143,28 +133,6 @@ def test_vote_code_reissue_outside_voting_window(client, lille, make_voter):
         },
     )
     assert "pendant le vote" in client.get(response.headers["Location"]).text
-
-
-def challenge(client, voter, answer):
-    """Check an answer as the page offers it: on the voter's latest open ticket, if any.
-
-    (A "new ticket" check seconds after another is a double click, joined to the first.)
-    """
-    latest = db.session.scalar(
-        select(Ticket.id)
-        .where(Ticket.voter_id == voter.id, Ticket.status.in_(OPEN_STATUSES))
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
-    return client.post(
-        f"/guichet/electeurs/{voter.id}/defi",
-        data={
-            "challenge-answer": answer,
-            "challenge-ticket": "nouveau" if latest is None else str(latest),
-            "challenge-category": "notice_non_recue",
-            "challenge-channel": "telephone",
-        },
-    )
 
 
 def test_vote_code_reissue_needs_the_challenge_first(client, lille, make_voter, voting, smtp):

@@ -15,7 +15,7 @@ from csudesk.roll.models import ChallengeProof, Voter
 from csudesk.tickets.models import Ticket, TicketEvent
 from tests.fixtures.appserver import app_processes
 from tests.fixtures.factories import AGENT_PASSWORD, VOTING
-from tests.links.http import Browser, at_once
+from tests.fixtures.http_browser import Browser, at_once
 
 
 def count(model) -> int:

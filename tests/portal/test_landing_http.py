@@ -15,7 +15,7 @@ from csudesk.roll import accounts
 from csudesk.roll.models import Voter
 from tests.conftest import ON_POSTGRES
 from tests.fixtures.appserver import app_processes
-from tests.links.http import Browser, at_once
+from tests.fixtures.http_browser import Browser, at_once
 
 PASSWORDS = [f"phrase de passe numéro {n} assez longue" for n in range(8)]
 

@@ -235,7 +235,8 @@ def test_password_reset_link(client, make_voter, smtp):
     assert accounts.check_voter_password(
         db.session.get(Voter, voter.id), "nouvelle phrase de passe"
     )
-    assert links.describe_unusable(token, "password_reset") == "used"
+    claim = links.session_claim(token, "password_reset")
+    assert links.state_of(links.claimed_link(claim, "password_reset")) == "used"
 
 
 def test_a_token_for_one_purpose_does_not_open_another(client, activation_token):
@@ -283,12 +284,15 @@ def test_vote_code_link_after_the_vote_closed(client, make_voter, smtp, app, vot
     client.get(f"/code-de-vote/{token}")
     assert "Le vote est fermé" in client.get("/code-de-vote").text
     assert client.post("/code-de-vote").status_code == 400
-    assert links.find_usable(token, "vote_code") is not None
+    claim = links.session_claim(token, "vote_code")
+    assert links.state_of(links.claimed_link(claim, "vote_code")) == "usable"
 
 
 def test_concurrent_uses_exactly_one_succeeds(activation_token, app_config):
-    """N threads, each with its own connection, race to consume the same token."""
+    """N threads, each with its own connection, race to consume the same claimed link."""
     _, token = activation_token
+    claim = links.session_claim(token, "activation")
+    db.session.commit()  # the racers' transactions wait on no lock of this one (SQLite)
     racers = 8 if ON_POSTGRES else 4
     barrier = threading.Barrier(racers)
     results: list[bool] = []
@@ -298,7 +302,7 @@ def test_concurrent_uses_exactly_one_succeeds(activation_token, app_config):
     def race():
         with app.app_context():
             barrier.wait()
-            link = links.consume(token, "activation")
+            link = links.consume_claimed(links.claimed_link(claim, "activation"))
             db.session.commit()
             with lock:
                 results.append(link is not None)

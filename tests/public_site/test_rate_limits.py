@@ -2,7 +2,6 @@
 
 import http.client
 import logging
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -19,6 +18,7 @@ from csudesk.public import antiabuse
 from csudesk.tickets.models import Ticket
 from tests.fixtures.appserver import app_processes
 from tests.fixtures.factories import AuthActions
+from tests.fixtures.smtp import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -91,14 +91,8 @@ def test_per_ip_limit_across_addresses(client, directory, app):
     assert stored_requests() == 4
 
 
-def test_vote_code_form_is_limited_too(client, directory, app):
+def test_vote_code_form_is_limited_too(client, directory, app, voting):
     app.config["RATELIMIT_PUBLIC_PER_ADDRESS"] = "2 per hour"
-    app.config["ELECTION"] = {
-        "name": "Test",
-        "portal_opens": "2020-01-01T00:00",
-        "vote_opens": "2020-01-02T00:00",
-        "vote_closes": "2099-01-01T00:00",
-    }
     data = {"email": "marie@ac-lille.fr", "answer": "Médor"}
     statuses = [client.post("/reassort-code-de-vote", data=data).status_code for _ in range(3)]
     assert statuses == [303, 303, 429]
@@ -237,12 +231,6 @@ def test_two_processes_share_the_limit_through_redis(app, app_config, directory,
 
 def test_memory_storage_would_multiply_the_limit(app, app_config, directory):
     assert limited_statuses(app_config, "memory://", "unused") == [303] * 6
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from csudesk.tickets import services as tickets
 from csudesk.tickets.models import Ticket
 from tests.conftest import IsolatedClient
 from tests.fixtures.factories import AGENT_PASSWORD, VOTING, csu
-from tests.security.world import SAME_ORIGIN
+from tests.fixtures.world import SAME_ORIGIN
 
 PACKAGE = Path(__file__).resolve().parents[2] / "csudesk"
 # Codes that no desk account writes: the voter on a link page, the public forms' worker, the

@@ -8,34 +8,16 @@ import pytest
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 
-from csudesk import create_app
 from csudesk.extensions import csrf
-from tests.conftest import base_config
 from tests.fixtures.factories import AGENT_PASSWORD
-from tests.security.world import AUDIT_TABLE, build_world, changed_tables, snapshot
+from tests.fixtures.pages import GET_RULES, URL_MAP, audience, build_url
+from tests.fixtures.world import AUDIT_TABLE, build_world, changed_tables, csrf_token_in, snapshot
 
-# The map as the app builds it (the factory has no side effects: no database is touched).
-URL_MAP = create_app(base_config("sqlite://", 25)).url_map
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CHANGING_RULES = sorted(
     (rule for rule in URL_MAP.iter_rules() if rule.methods - SAFE_METHODS),
     key=lambda rule: rule.rule,
 )
-GET_RULES = sorted(
-    (rule for rule in URL_MAP.iter_rules() if "GET" in rule.methods), key=lambda rule: rule.rule
-)
-# Who signs in to reach a blueprint's views.
-AUDIENCE_OF_BLUEPRINT = {
-    "public": "anonymous",
-    "portal": "anonymous",
-    "agent_password": "anonymous",
-    "auth": "anonymous",
-    "desk": "agent",
-    "supervision": "supervisor",
-    "admin": "admin",
-    None: "anonymous",  # static
-}
-AUDIENCE_OF_ENDPOINT = {"auth.logout": "agent"}
 # GET requests may append audit entries (SECURITY.md 18: a lookup, an export is audited);
 # no other table may gain, lose or change a row.
 APPENDABLE_ON_GET = {AUDIT_TABLE}
@@ -94,15 +76,6 @@ def test_logout_needs_the_token(client, make_agent):
     assert client.get("/guichet/").status_code == 200
 
 
-def audience(rule) -> str:
-    if rule.endpoint in AUDIENCE_OF_ENDPOINT:
-        return AUDIENCE_OF_ENDPOINT[rule.endpoint]
-    blueprint = rule.endpoint.rpartition(".")[0] or None
-    # A blueprint not listed is tried anonymously: a new private blueprint then shows up in
-    # test_no_get_changes_a_row as refused pages (4xx or a redirect to the sign-in page).
-    return AUDIENCE_OF_BLUEPRINT.get(blueprint, "anonymous")
-
-
 def url_values(rule, world) -> list[dict]:
     """Real values for the rule's URL arguments, one dict per URL to try: integer ids by
     argument name (any endpoint), other converters by endpoint."""
@@ -159,10 +132,6 @@ def query_strings(endpoint: str, world) -> list[str]:
         "public.find_csu": ["q=lille", "q=0590001F"],
     }
     return ["", *extra.get(endpoint, [])]
-
-
-def build_url(rule, values: dict) -> str:
-    return URL_MAP.bind("csudesk.test").build(rule.endpoint, values)
 
 
 @pytest.fixture
@@ -229,8 +198,6 @@ def test_every_changing_endpoint_refuses_a_request_without_csrf_token(
 
 def _session_token(client) -> str:
     """A valid token for this client's session, as a page of the app renders it."""
-    from tests.security.world import csrf_token_in
-
     for page in ("/guichet/", "/connexion", "/nous-ecrire"):
         token = csrf_token_in(client.get(page).text)
         if token:

@@ -19,8 +19,8 @@ import time
 import pytest
 
 from csudesk.public import antiabuse
-from tests.security.test_secrets import running_calendar
-from tests.security.world import csrf_token_in, new_client
+from tests.fixtures.factories import running_calendar
+from tests.fixtures.world import csrf_token_in, new_client
 
 TRIES = {"link-not-received": 40, "password-refused": 40, "vote-code": 16, "contact": 40}
 WARM_UP = 3

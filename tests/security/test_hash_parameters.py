@@ -20,8 +20,8 @@ from csudesk.links import services as links
 from csudesk.links.models import LinkPurpose
 from csudesk.passwords import PROFILES
 from csudesk.roll.models import VoteCode, VoterAccount
-from tests.security.test_secrets import running_calendar
-from tests.security.world import new_client
+from tests.fixtures.factories import running_calendar
+from tests.fixtures.world import new_client
 
 # RFC 9106's second recommended option, argon2-cffi's default: 64 MiB, 3 passes.
 FLOOR_MEMORY_KIB = 64 * 1024

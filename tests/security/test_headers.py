@@ -11,17 +11,12 @@ import pytest
 from werkzeug.routing import IntegerConverter
 
 from csudesk import create_app
-from tests.conftest import base_config
 from tests.fixtures.factories import AGENT_PASSWORD
-from tests.security.world import build_world, new_client
+from tests.fixtures.pages import GET_RULES, build_url, header_problems
+from tests.fixtures.world import build_world, new_client
 
-URL_MAP = create_app(base_config("sqlite://", 25)).url_map
-GET_RULES = sorted(
-    (rule for rule in URL_MAP.iter_rules() if "GET" in rule.methods), key=lambda r: r.rule
-)
 AUDIENCE = {"desk": "agent", "supervision": "supervisor", "admin": "admin"}
 LANDINGS = {"portal", "agent_password"}  # the blueprints that receive a mailed token
-CSP_MUSTS = ("object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'")
 
 
 @pytest.fixture
@@ -62,29 +57,6 @@ def url_values(rule, world) -> list[dict]:
     return combos
 
 
-def header_problems(
-    response, url: str, *, signed_in: bool, landing: bool, secure_cookie: bool = True
-) -> list[str]:
-    headers = response.headers
-    problems = []
-    csp = headers.get("Content-Security-Policy", "")
-    problems += [f"{url}: CSP lacks {must}" for must in CSP_MUSTS if must not in csp]
-    if headers.get("X-Content-Type-Options") != "nosniff":
-        problems.append(f"{url}: no nosniff")
-    policy = headers.get("Referrer-Policy")
-    if not policy or (landing and policy != "no-referrer"):
-        problems.append(f"{url}: Referrer-Policy {policy!r}")
-    if signed_in and "no-store" not in headers.get("Cache-Control", ""):
-        problems.append(f"{url}: signed in without no-store ({headers.get('Cache-Control')})")
-    for cookie in headers.getlist("Set-Cookie"):
-        if cookie.startswith("csudesk_session="):
-            flags = {f.strip().lower() for f in cookie.split(";")[1:]}
-            wanted = {"httponly", "samesite=lax"} | ({"secure"} if secure_cookie else set())
-            if not wanted <= flags:
-                problems.append(f"{url}: session cookie flags {sorted(flags)}")
-    return problems
-
-
 def test_every_get_route_and_error_page_carries_the_headers(world):
     problems, seen = [], set()
     landings_first = sorted(GET_RULES, key=lambda rule: "token" not in rule._converters)
@@ -93,7 +65,7 @@ def test_every_get_route_and_error_page_carries_the_headers(world):
         who = AUDIENCE.get(blueprint, "anonymous")
         client = world.clients[who]
         for values in url_values(rule, world):
-            url = URL_MAP.bind("csudesk.test").build(rule.endpoint, values)
+            url = build_url(rule, values)
             response = client.get(url, buffered=True)
             response.close()
             seen.add((who, response.status_code // 100))

@@ -22,7 +22,7 @@ from csudesk.links.models import OneTimeLink
 from csudesk.mail.worker import send_due
 from csudesk.roll.models import Voter
 from tests.fixtures.factories import AGENT_PASSWORD, VOTING, csu
-from tests.security.world import new_client, sign_in
+from tests.fixtures.world import new_client, sign_in
 
 BASE_URL = "https://csudesk.test"
 EVIL = "evil.example"

@@ -19,7 +19,7 @@ from csudesk.audit.models import AuditEntry
 from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
 from tests.conftest import ON_POSTGRES, POSTGRES_URL
-from tests.security.world import build_world
+from tests.fixtures.world import build_world
 
 # Reviewed on 2026-12-01: what each table holds, and why none of it is a vote.
 REVIEWED = {

@@ -19,8 +19,8 @@ from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import OutboxMail
 from csudesk.tickets.models import Ticket, TicketEvent
 from tests.conftest import ON_POSTGRES
-from tests.security.test_headers import header_problems
-from tests.security.world import new_client, sign_in
+from tests.fixtures.pages import header_problems
+from tests.fixtures.world import new_client, sign_in
 
 SQLITE_TRIGGER = """
 CREATE TRIGGER test_refuse_audit BEFORE INSERT ON audit_entry

@@ -13,7 +13,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from csudesk.mail.worker import send_due
-from tests.security.world import new_client, sign_in
+from tests.fixtures.world import new_client, sign_in
 
 LONG = ("ma phrase de passe pour les élections professionnelles, " * 4)[:200]
 ABSURD = "x" * 10_000

@@ -16,7 +16,7 @@ from csudesk.extensions import db
 from csudesk.tickets import services as tickets
 from tests.conftest import base_config
 from tests.fixtures.factories import csu
-from tests.security.world import AUDIT_TABLE, changed_tables, sign_in, snapshot
+from tests.fixtures.world import AUDIT_TABLE, changed_tables, sign_in, snapshot
 
 URL_MAP = create_app(base_config("sqlite://", 25)).url_map
 STAFF = ("desk", "supervision", "admin")

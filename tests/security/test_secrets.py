@@ -13,7 +13,6 @@ import html
 import logging
 import re
 import time
-from datetime import datetime, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -27,11 +26,11 @@ from csudesk.mail.worker import send_due
 from csudesk.public import antiabuse
 from csudesk.roll.models import Voter
 from csudesk.tickets.models import Ticket
-from tests.desk.test_actions import challenge, post_link
-from tests.fixtures.factories import csu
+from tests.fixtures.desk import challenge, post_link
+from tests.fixtures.factories import csu, running_calendar
+from tests.fixtures.pages import GET_RULES, audience, build_url
 from tests.fixtures.smtp import text_of
-from tests.security.test_csrf import GET_RULES, audience, build_url
-from tests.security.world import new_client, sign_in
+from tests.fixtures.world import new_client, sign_in
 
 PASSWORD = "ma phrase de passe secrète"
 NEW_PASSWORD = "une autre phrase bien longue"
@@ -48,17 +47,6 @@ AREAS = {
 }
 MAX_PAGES = 400
 _HREF = re.compile(r'href="(/[^"#]*)')
-
-
-def running_calendar() -> dict:
-    """A calendar whose vote is open now and spans a few weeks (the dashboard's default)."""
-    now = datetime.now()
-    return {
-        "name": "Élections de test",
-        "portal_opens": (now - timedelta(days=20)).strftime("%Y-%m-%dT%H:%M"),
-        "vote_opens": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
-        "vote_closes": (now + timedelta(days=6)).strftime("%Y-%m-%dT%H:%M"),
-    }
 
 
 def token_in(message, path: str) -> str:

@@ -23,7 +23,7 @@ from csudesk.extensions import db
 from csudesk.gunicorn_conf import RedactTokens
 from tests import test_deploy
 from tests.fixtures.factories import AGENT_PASSWORD, AuthActions
-from tests.security.world import csrf_token_in
+from tests.fixtures.world import csrf_token_in
 
 from .conftest import LILLE_UAI, VERSAILLES_UAI, actor_of, ticket_at
 

@@ -10,7 +10,7 @@ from csudesk.audit import services as audit
 from csudesk.audit.models import AuditEntry
 from csudesk.db import clock_at
 from csudesk.extensions import db
-from tests.audit.tamper import lift_append_only
+from tests.fixtures.tamper import lift_append_only
 
 from .conftest import LILLE_UAI, VERSAILLES_UAI, actor_of, filter_by_post
 
@@ -188,7 +188,6 @@ def test_lookup_of_another_csus_voter_does_not_name_it_in_the_journal(
     client, auth, people, make_voter
 ):
     from csudesk.audit.services import record
-    from tests.supervision.conftest import actor_of
 
     other = make_voter("MARTIN", "Paulin", uai="0783774D")  # Versailles
     record(actor_of(people.agent_lille), "voter.lookup", voter_id=other.id, in_scope=False)
