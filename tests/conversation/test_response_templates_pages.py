@@ -165,7 +165,10 @@ def test_refusals_come_back_on_the_field(client, auth, cells):
         data=form_of(owner="AC-09", body="Bonjour {prénom}, voir http://csudesk.test/activation/x"),
     )
     assert page.status_code == 400
-    assert "<title>Erreur — Nouvelle réponse type — supervision — Assistance aux électeurs</title>" in page.text
+    assert (
+        "<title>Erreur — Nouvelle réponse type — supervision — Assistance aux électeurs</title>"
+        in page.text
+    )
     assert 'aria-describedby="aide-variables body-messages"' in page.text
     assert 'aria-invalid="true"' in page.text
     messages = page.text.split('id="body-messages"')[1].split("</div>")[0]

@@ -1,5 +1,5 @@
 """A populated csudesk for the proving tests: one account per audience, signed in through the
-real login form, a voter file, a ticket and a live one-time link of every purpose.
+real login form, a voter file, a ticket, a réponse type and a live one-time link of every purpose.
 
 Everything is built through the services (no row is written by hand), and every table is
 read back as a whole by `snapshot()` so a test can say which rows a request changed.
@@ -15,6 +15,7 @@ from csudesk.access import services as access
 from csudesk.actor import Actor
 from csudesk.agents import services as agents
 from csudesk.audit.models import AuditEntry
+from csudesk.conversation.response_templates import create_template
 from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.links import services as links
@@ -41,6 +42,7 @@ class World:
     ticket: object
     tokens: dict[str, str]
     clients: dict[str, FlaskClient] = field(default_factory=dict)
+    response_template: object = None
 
 
 def csrf_token_in(page: str) -> str | None:
@@ -99,8 +101,10 @@ def build_world(app, make_agent, make_voter) -> World:
         LinkPurpose.VOTE_CODE: links.draw_token(vote_code, now),
         LinkPurpose.AGENT_PASSWORD: links.draw_token(agent_password, now),
     }
+    reply = create_template(Actor.system(), csu=None, title="Accusé", body="Bonjour {prenom},")
     db.session.commit()
     world = World(agent, supervisor, admin, target, voter, new_voter, ticket, tokens)
+    world.response_template = reply
     world.clients = {
         "anonymous": new_client(app),
         "agent": sign_in(app, agent.email),
