@@ -8,6 +8,8 @@ from sqlalchemy import func, select, text
 
 from csudesk import create_app, demo
 from csudesk.audit.services import verify_chain
+from csudesk.conversation.models import ResponseTemplate
+from csudesk.conversation.response_templates import NATIONAL_SEED
 from csudesk.db import utcnow
 from csudesk.demo.calendar import demo_election
 from csudesk.directory.models import CSU, Establishment
@@ -25,6 +27,8 @@ def test_demo_activity_is_consistent_and_raises_the_alerts(app, client, auth):
     app.config["ELECTION"] = demo_election()  # what make run's instance/config.py sets
     summary = demo.seed_demo(voters=3000, seed=7)
     assert summary.activity.tickets > 40 and summary.activity.links > 20
+    templates = db.session.scalar(select(func.count()).select_from(ResponseTemplate))
+    assert templates == len(NATIONAL_SEED)  # the national réponses types come with the demo
     assert verify_chain().ok
     times = db.session.execute(text("SELECT at FROM audit_entry ORDER BY id")).scalars().all()
     assert times == sorted(times)  # ids follow time, as they do in real life

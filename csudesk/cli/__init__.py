@@ -13,7 +13,8 @@ def register_commands(app: Flask) -> None:
     from csudesk.cli.demo import demo_cli
     from csudesk.cli.directory import directory_cli
     from csudesk.cli.mail import mail_cli
+    from csudesk.cli.replies import replies_cli
     from csudesk.cli.roll import roll_cli
 
-    for group in (directory_cli, roll_cli, mail_cli, audit_cli, agents_cli, demo_cli):
+    for group in (directory_cli, roll_cli, mail_cli, audit_cli, agents_cli, demo_cli, replies_cli):
         app.cli.add_command(group)

@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 from csudesk.actor import Actor
 from csudesk.agents.models import Agent, Role
 from csudesk.agents.services import create_agent
+from csudesk.conversation.response_templates import seed_national
 from csudesk.db import clock_at, utcnow
 from csudesk.demo.activity import DAYS as DEMO_ACTIVITY_DAYS
 from csudesk.demo.activity import ActivitySummary, seed_activity
@@ -101,6 +102,7 @@ def seed_demo(voters: int = 20_000, seed: int = 2026) -> DemoSummary:
                     system, email=email, name=name, role=role, csu=csu, password=DEMO_PASSWORD
                 )
             agents.append((email, role, csu_code))
+        seed_national(system)
     db.session.commit()
     return DemoSummary(voters, activated, agents, seed_activity(seed))
 

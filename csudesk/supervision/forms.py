@@ -7,8 +7,8 @@ the voter's address kept out of the URL (csudesk.supervision.address_filter).
 
 from datetime import date
 
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from csudesk.forms import Form, choices
 from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
@@ -58,3 +58,23 @@ class AuditSearchForm(PeriodMixin, GetForm):
     courriel = StringField("Courriel de l'électeur", validators=[Optional(), Length(max=254)])
     agent = SelectField("Agent", validate_choice=False, default="")
     action = SelectField("Action", validate_choice=False, default="")
+
+
+class ResponseTemplateForm(Form):
+    """A réponse type (CSRF-protected: it changes rows). `owner` only when creating one."""
+
+    owner = SelectField("Réponse type de", validate_choice=True)
+    title = StringField("Titre", validators=[DataRequired("Donnez un titre."), Length(max=120)])
+    category = SelectField(
+        "Situation", choices=_all("Toutes les situations", CATEGORY_LABELS), default=""
+    )
+    body = TextAreaField(
+        "Texte",
+        # The service counts 5000 once line ends are one character; a browser sends CRLF.
+        validators=[DataRequired("Écrivez le texte."), Length(max=10000)],
+        render_kw={"rows": 14},
+    )
+
+
+class CellFilterForm(GetForm):
+    csu = SelectField("Cellule", validate_choice=False, default="")

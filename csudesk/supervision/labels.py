@@ -39,6 +39,10 @@ ACTION_LABELS = {
     "agent.change": "Changement de rôle ou de cellule d'un agent",
     "agent.password_set": "Mot de passe d'agent défini",
     "agent.password_reset": "Mot de passe d'agent réinitialisé, lien envoyé",
+    "response_template.create": "Création d'une réponse type",
+    "response_template.update": "Modification d'une réponse type",
+    "response_template.deactivate": "Désactivation d'une réponse type",
+    "response_template.activate": "Réactivation d'une réponse type",
 }
 SUFFIX_LABELS = {"duplicate": "doublon ignoré", "refused": "refusé"}
 ACTOR_LABELS = {"public": "public", "voter": "électeur", "system": "système"}
@@ -49,6 +53,7 @@ DETAIL_LABELS = {
     "after": "après",
     "before": "avant",
     "broken_id": "première entrée rompue",
+    "changed": "modifié",
     "by": "recherche par",
     "category": "catégorie",
     "channel": "canal",
@@ -74,6 +79,8 @@ DETAIL_LABELS = {
     "request_id": "demande n°",
     "results": "résultats",
     "role": "rôle",
+    "template_id": "réponse type n°",
+    "title": "titre",
     "to_csu": "vers la cellule",
     "uai": "UAI",
     # The ticket log's filter names, inside "filtres".
@@ -100,6 +107,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "outcome": dict(OUTCOME_LABELS),
     "invalid_form": {code: label.lower() for code, label in ACTION_LABELS.items()},
     "purpose": dict(LINK_PURPOSE_LABELS),
+    "changed": {"title": "titre", "category": "situation", "body": "texte"},
 }
 
 

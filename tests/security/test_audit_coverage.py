@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from csudesk.actor import Actor
 from csudesk.audit.models import AuditEntry
+from csudesk.conversation.models import ResponseTemplate
 from csudesk.db import utcnow
 from csudesk.extensions import db
 from csudesk.mail.worker import send_due
@@ -217,6 +218,18 @@ def test_every_agent_action_is_audited_with_who_what_voter_when_where(
     expected.append(("supervision.voter_audit_view", supervisor, coded))
     ok(sup.post("/supervision/journal/integrite", data={}), 200)
     expected.append(("audit.verify", supervisor, None))
+    reply = {"owner": "national", "title": "Accusé", "category": "", "body": "Bonjour {prenom},"}
+    ok(sup.post("/supervision/reponses-types/nouvelle", data=reply))
+    template_url = "/supervision/reponses-types/" + str(
+        db.session.scalar(select(ResponseTemplate.id).where(ResponseTemplate.title == "Accusé"))
+    )
+    ok(sup.post(template_url, data={**reply, "body": "Bonjour {prenom} {nom},"}))
+    ok(sup.post(f"{template_url}/etat", data={"actif": "0"}))
+    ok(sup.post(f"{template_url}/etat", data={"actif": "1"}))
+    expected += [
+        (f"response_template.{done}", supervisor, None)
+        for done in ("create", "update", "deactivate", "activate")
+    ]
 
     adm = sign_in(app, admin.email, IPS["admin"])
     expected.append(("auth.login", admin, None))

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from csudesk.access.services import resend_activation_link, send_password_reset_link
 from csudesk.actor import Actor
+from csudesk.conversation.response_templates import create_template
 from csudesk.extensions import db
 from csudesk.mail.worker import send_due
 from csudesk.tickets.services import create_ticket
@@ -305,6 +306,7 @@ def world(app, make_voter, make_agent, auth, client, smtp, voting):
     admin = make_agent("admin@csudesk.test", "admin", "NATIONAL")
     resend_activation_link(Actor.system(), fresh, "paul.durand@ac-lille.fr")
     send_password_reset_link(Actor.system(), active, "anne.martin@ac-lille.fr")
+    reply = create_template(Actor.system(), csu=None, title="Accusé", body="Bonjour {prenom},")
     db.session.commit()
     send_due()
     anonymous = app.test_client()
@@ -317,11 +319,13 @@ def world(app, make_voter, make_agent, auth, client, smtp, voting):
         "voter_id": active.id,
         "ticket_id": ticket.id,
         "agent_id": other.id,
+        "template_id": reply.id,
         "action": "password_reset",
     }
     pages = [f"/guichet/electeurs/{active.id}", f"/guichet/tickets/{ticket.id}"]
     pages += ["/guichet/tickets/nouveau", "/admin/agents/nouveau", f"/admin/agents/{other.id}"]
-    pages += ["/supervision/journal/integrite"]
+    pages += ["/supervision/journal/integrite", f"/supervision/reponses-types/{reply.id}"]
+    pages += ["/supervision/reponses-types/nouvelle"]
     return {
         "signed_in": client,
         "anonymous": anonymous,

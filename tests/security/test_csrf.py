@@ -83,6 +83,7 @@ def url_values(rule, world) -> list[dict]:
         "voter_id": [world.voter.id],
         "ticket_id": [world.ticket.id],
         "agent_id": [world.target_agent.id],
+        "template_id": [world.response_template.id],
     }
     by_endpoint = {
         "portal.activation_landing": {"token": [world.tokens["activation"]]},

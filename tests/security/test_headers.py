@@ -34,6 +34,7 @@ def world(app, make_agent, make_voter):
 def url_values(rule, world) -> list[dict]:
     ids = {"voter_id": world.voter.id, "ticket_id": world.ticket.id}
     ids["agent_id"] = world.target_agent.id
+    ids["template_id"] = world.response_template.id
     by_endpoint = {
         "portal.activation_landing": {"token": [world.tokens["activation"]]},
         "portal.password_reset_landing": {"token": [world.tokens["password_reset"]]},

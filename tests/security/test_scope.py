@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from csudesk import create_app
 from csudesk.actor import Actor
+from csudesk.conversation.response_templates import create_template
 from csudesk.extensions import db
 from csudesk.tickets import services as tickets
 from tests.conftest import base_config
@@ -59,6 +60,8 @@ def form_data(endpoint: str, world: dict, values: dict) -> dict:
         "desk.take": {},
         "desk.change_status": {"status": "resolu"},
         "desk.transfer": {"csu": lille, "reason": "ramené à Lille"},
+        "supervision.response_template": {"title": "Prise", "category": "", "body": "x"},
+        "supervision.set_response_template_active": {"actif": "0"},
         "admin.set_active": {"actif": "0"},
         "admin.reset_password": {},
         "admin.change_role": {"role": "admin", "csu": lille},
@@ -92,10 +95,19 @@ def world(app, make_agent, make_voter):
         voter=voter_b,
     )  # fmt: skip
     tickets.add_note(Actor.system(), ticket_b, "Secret de Versailles")
+    template_b = create_template(
+        Actor.system(), csu=csu("AC-25"), title="Secret de Versailles", body="Bonjour {prenom},"
+    )
     db.session.commit()
     assert voter_b.csu_id == csu("AC-25").id
     clients = {role: sign_in(app, people[role].email) for role in ("agent", "supervisor", "admin")}
-    return {**people, "voter_b": voter_b, "ticket_b": ticket_b, "clients": clients}
+    return {
+        **people,
+        "voter_b": voter_b,
+        "ticket_b": ticket_b,
+        "template_b": template_b,
+        "clients": clients,
+    }
 
 
 def combos(rule, ids: dict) -> list[dict]:
@@ -123,6 +135,7 @@ def test_ids_of_another_csu_give_404_on_every_route(world):
         "voter_id": world["voter_b"].id,
         "ticket_id": world["ticket_b"].id,
         "agent_id": world["agent_b"].id,
+        "template_id": world["template_b"].id,
     }
     secrets_of_b = ("Versaillais", "Hortense", "hortense.v", "Véra", "agent.vers", "Secret de")
     problems, calls = [], 0
@@ -174,8 +187,12 @@ def test_admin_pages_refuse_agents_and_supervisors(world, who):
 
 def test_supervision_pages_refuse_an_agent(world):
     client = world["clients"]["agent"]
-    rules = [r for r in URL_MAP.iter_rules() if r.endpoint.startswith("supervision.")]
-    ids = {"ticket_id": world["ticket_b"].id}
+    rules = [
+        r
+        for r in URL_MAP.iter_rules()
+        if r.endpoint.startswith("supervision.") and "GET" in r.methods
+    ]
+    ids = {"ticket_id": world["ticket_b"].id, "template_id": world["template_b"].id}
     statuses = {}
     for rule in rules:
         for values in combos(rule, ids):

@@ -20,6 +20,8 @@ from sqlalchemy import select, text
 
 from csudesk.access import worker
 from csudesk.agents.models import Agent
+from csudesk.conversation.models import ResponseTemplate
+from csudesk.conversation.response_templates import seed_national
 from csudesk.extensions import db
 from csudesk.gunicorn_conf import RedactTokens
 from csudesk.mail.worker import send_due
@@ -226,8 +228,11 @@ def test_no_secret_on_any_page_log_or_agent_mail(
         select(Ticket.message).where(Ticket.channel == "formulaire")
     )
 
-    # Every page of every audience.
+    # Every page of every audience (the réponses types' too).
+    seed_national()
+    db.session.commit()
     ids = {
+        "template_id": list(db.session.scalars(select(ResponseTemplate.id))),
         "voter_id": list(db.session.scalars(select(Voter.id))),
         "ticket_id": list(db.session.scalars(select(Ticket.id))),
         "agent_id": list(db.session.scalars(select(Agent.id))),
