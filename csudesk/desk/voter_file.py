@@ -11,12 +11,14 @@ from csudesk.db import utcnow
 from csudesk.directory.models import Establishment
 from csudesk.extensions import db
 from csudesk.links.models import LinkPurpose, OneTimeLink
+from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import VoteCodeReissue, Voter
 from csudesk.tickets.models import Ticket
 
 LINKS_SHOWN = 20
 TICKETS_SHOWN = 50
 REQUESTS_SHOWN = 10
+REPLIES_SHOWN = 20
 
 
 @dataclass
@@ -26,6 +28,7 @@ class VoterFile:
     tickets: list[Ticket]
     reissues: list[VoteCodeReissue]
     requests: list[SelfServiceRequest] = field(default_factory=list)
+    replies: list[OutboxMail] = field(default_factory=list)
     now: datetime = field(default_factory=utcnow)
 
     @property
@@ -113,4 +116,20 @@ def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
             .limit(REQUESTS_SHOWN)
         )
     )
-    return VoterFile(voter, links, tickets, reissues, requests)
+    # Replies from the tickets shown (to a roll address or to the address the voter wrote from).
+    replies = (
+        list(
+            db.session.scalars(
+                select(OutboxMail)
+                .where(
+                    OutboxMail.template == "reply",
+                    OutboxMail.ticket_id.in_([t.id for t in tickets]),
+                )
+                .order_by(OutboxMail.id.desc())
+                .limit(REPLIES_SHOWN)
+            )
+        )
+        if tickets
+        else []
+    )
+    return VoterFile(voter, links, tickets, reissues, requests, replies=replies)
