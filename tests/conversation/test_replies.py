@@ -19,7 +19,7 @@ from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.worker import send_due
 from csudesk.roll.models import VoterEmail
 from csudesk.tickets import services as tickets
-from csudesk.tickets.models import Channel, Status, TicketEvent
+from csudesk.tickets.models import Channel, Status
 from tests.fixtures.factories import csu, inbound_mail
 
 ROLL = "marie.dupont@ac-lille.fr"
