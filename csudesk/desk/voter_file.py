@@ -28,7 +28,7 @@ class VoterFile:
     tickets: list[Ticket]
     reissues: list[VoteCodeReissue]
     requests: list[SelfServiceRequest] = field(default_factory=list)
-    replies: list[OutboxMail] = field(default_factory=list)
+    replies: list[tuple[OutboxMail, str]] = field(default_factory=list)  # (mail, reference)
     now: datetime = field(default_factory=utcnow)
 
     @property
@@ -116,20 +116,18 @@ def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
             .limit(REQUESTS_SHOWN)
         )
     )
-    # Replies from the tickets shown (to a roll address or to the address the voter wrote from).
-    replies = (
-        list(
-            db.session.scalars(
-                select(OutboxMail)
-                .where(
-                    OutboxMail.template == "reply",
-                    OutboxMail.ticket_id.in_([t.id for t in tickets]),
-                )
-                .order_by(OutboxMail.id.desc())
-                .limit(REPLIES_SHOWN)
-            )
-        )
-        if tickets
-        else []
+    # Replies from the voter's tickets in scope, to a roll address or to where the voter wrote
+    # from, with the reference of their ticket.
+    reply_query = (
+        select(OutboxMail, Ticket.reference)
+        .join(Ticket, Ticket.id == OutboxMail.ticket_id)
+        .where(OutboxMail.template == "reply", Ticket.voter_id == voter.id)
+    )
+    if csu_ids is not None:
+        reply_query = reply_query.where(Ticket.csu_id.in_(csu_ids))
+    replies = list(
+        db.session.execute(reply_query.order_by(OutboxMail.id.desc()).limit(REPLIES_SHOWN))
+        .tuples()
+        .all()
     )
     return VoterFile(voter, links, tickets, reissues, requests, replies=replies)
