@@ -1,6 +1,14 @@
 """Desk forms: they validate shape; the support services decide what applies."""
 
-from wtforms import PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from csudesk.forms import Form, choices
@@ -98,3 +106,19 @@ class TransferForm(Form):
     reason = TextAreaField(
         "Motif du transfert", validators=[DataRequired("Indiquez le motif."), Length(max=5000)]
     )
+
+
+class ReplyForm(Form):
+    """A reply by mail from a ticket: one of the addresses the ticket holds, never a typed one."""
+
+    to = RadioField("Destinataire", validators=[InputRequired("Choisissez le destinataire.")])
+    body = TextAreaField(
+        "Votre réponse",
+        validators=[DataRequired("Écrivez votre réponse."), Length(max=5000)],
+        render_kw={"rows": 12},
+    )
+    resolve = BooleanField("Résoudre le ticket après l'envoi")
+    # The newest event of the ticket when the page was loaded (another agent's since: confirm).
+    derniere_activite = HiddenField()
+    # The mail of the ticket this reply answers (its event), when the agent picked one.
+    reponse_a = HiddenField()

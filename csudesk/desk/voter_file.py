@@ -11,12 +11,14 @@ from csudesk.db import utcnow
 from csudesk.directory.models import Establishment
 from csudesk.extensions import db
 from csudesk.links.models import LinkPurpose, OneTimeLink
+from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import VoteCodeReissue, Voter
 from csudesk.tickets.models import Ticket
 
 LINKS_SHOWN = 20
 TICKETS_SHOWN = 50
 REQUESTS_SHOWN = 10
+REPLIES_SHOWN = 20
 
 
 @dataclass
@@ -26,6 +28,7 @@ class VoterFile:
     tickets: list[Ticket]
     reissues: list[VoteCodeReissue]
     requests: list[SelfServiceRequest] = field(default_factory=list)
+    replies: list[tuple[OutboxMail, str]] = field(default_factory=list)  # (mail, reference)
     now: datetime = field(default_factory=utcnow)
 
     @property
@@ -113,4 +116,18 @@ def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
             .limit(REQUESTS_SHOWN)
         )
     )
-    return VoterFile(voter, links, tickets, reissues, requests)
+    # Replies from the voter's tickets in scope, to a roll address or to where the voter wrote
+    # from, with the reference of their ticket.
+    reply_query = (
+        select(OutboxMail, Ticket.reference)
+        .join(Ticket, Ticket.id == OutboxMail.ticket_id)
+        .where(OutboxMail.template == "reply", Ticket.voter_id == voter.id)
+    )
+    if csu_ids is not None:
+        reply_query = reply_query.where(Ticket.csu_id.in_(csu_ids))
+    replies = list(
+        db.session.execute(reply_query.order_by(OutboxMail.id.desc()).limit(REPLIES_SHOWN))
+        .tuples()
+        .all()
+    )
+    return VoterFile(voter, links, tickets, reissues, requests, replies=replies)

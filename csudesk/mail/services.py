@@ -76,3 +76,32 @@ def enqueue_agent_mail(
         link_id=link_id,
     )
     return _queued(mail)
+
+
+def enqueue_reply(
+    *,
+    to_address: str,
+    context: dict[str, Any],
+    ticket_id: int,
+    sender_csu_id: int,
+    voter: Voter | None,
+    in_reply_to: str | None,
+    references: str | None,
+) -> OutboxMail:
+    """Queue an agent's reply from a ticket (template "reply"), in the ticket's thread.
+
+    With `voter`, the address is one of that voter's roll addresses (checked here, and again at
+    send time: off the roll by then, the mail is cancelled). Without, it is the address the
+    person wrote from, which the caller took from the ticket, never from a form.
+    """
+    mail = OutboxMail(
+        to_address=roll_address_of(voter, to_address) if voter else normalize_email(to_address),
+        template="reply",
+        context_json=json.dumps(context, ensure_ascii=False, default=str),
+        voter_id=voter.id if voter else None,
+        ticket_id=ticket_id,
+        sender_csu_id=sender_csu_id,
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+    return _queued(mail)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from csudesk.db import utcnow
+from csudesk.directory.models import CSU
 from csudesk.extensions import db, mail
 from csudesk.links import services as links
 from csudesk.mail.models import MailStatus, OutboxMail
@@ -141,8 +142,23 @@ def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Messa
         link = row.link
         url = links.link_url(link.purpose, links.draw_token(link, now)) if link else None
         subject, text, html = render(row, url)
-        message = Message(subject=subject, recipients=[row.to_address], body=text, html=html)
+        # A reply speaks for its CSU: its own address as sender and for the answer, when set.
+        csu = db.session.get(CSU, row.sender_csu_id) if row.sender_csu_id else None
+        speaks_for = csu is not None and bool(csu.email)
+        message = Message(
+            subject=subject,
+            recipients=[row.to_address],
+            body=text,
+            html=html,
+            sender=(csu.name, csu.email) if speaks_for else None,
+            reply_to=csu.email if speaks_for else None,
+        )
         message.msgId = row.message_id or message_id_for(row)
+        if row.in_reply_to:
+            message.extra_headers = {
+                "In-Reply-To": row.in_reply_to,
+                "References": row.references or row.in_reply_to,
+            }
         prepared.append((row, message))
     db.session.commit()
     return prepared

@@ -19,6 +19,7 @@ ACTION_LABELS = {
     "ticket.status": "Changement de statut d'un ticket",
     "ticket.transfer": "Transfert d'un ticket",
     "ticket.assign": "Attribution d'un ticket",
+    "ticket.reply": "Réponse par courriel depuis un ticket",
     "link.activation": "Envoi d'un lien d'activation",
     "link.password_reset": "Envoi d'un lien de réassort du mot de passe",
     "link.vote_code": "Envoi d'un lien de réassort du code de vote",

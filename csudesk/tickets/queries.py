@@ -99,3 +99,34 @@ def ticket_mails(ticket: Ticket) -> list[OutboxMail]:
             .order_by(OutboxMail.id)
         )
     )
+
+
+def events_after(
+    ticket: Ticket, event_id: int | None, exclude_agent_id: int | None
+) -> list[TicketEvent]:
+    """The ticket's events newer than `event_id` not made by `exclude_agent_id` (another
+    agent's note or reply, a mail that came in) since a page showed the ticket, oldest first.
+
+    `event_id` None (a page that did not say what it showed) finds nothing: there is nothing to
+    compare with.
+    """
+    if event_id is None:
+        return []
+    query = (
+        select(TicketEvent)
+        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.id > event_id)
+        .options(joinedload(TicketEvent.agent))
+        .order_by(TicketEvent.id)
+    )
+    if exclude_agent_id is not None:
+        query = query.where(
+            (TicketEvent.agent_id.is_(None)) | (TicketEvent.agent_id != exclude_agent_id)
+        )
+    return list(db.session.scalars(query))
+
+
+def latest_event_id(ticket: Ticket) -> int | None:
+    """The id of the ticket's newest event (what a page shows it was loaded with)."""
+    return db.session.scalar(
+        select(func.max(TicketEvent.id)).where(TicketEvent.ticket_id == ticket.id)
+    )

@@ -187,6 +187,9 @@ def test_every_agent_action_is_audited_with_who_what_voter_when_where(
     expected.append(("ticket.note", agent, coded))
     ok(desk.post(f"{url}/statut", data={"status": "en_attente"}))
     expected.append(("ticket.status", agent, coded))
+    reply = {"to": coded.emails[0].address, "body": "Votre notice part.", "etape": "envoyer"}
+    ok(desk.post(f"{url}/repondre", data=reply))
+    expected.append(("ticket.reply", agent, coded))
     queued = tickets.create_ticket(
         Actor.system(), csu=csu("AC-09"), category="lien_non_recu", channel="courriel",
         voter=fresh,

@@ -57,6 +57,8 @@ def form_data(endpoint: str, world: dict, values: dict) -> dict:
             f"{values.get('action')}-channel": "telephone",
         },
         "desk.add_note": {"text": "note glissée"},
+        "desk.reply": {"to": voter_b.emails[0].address, "body": "glissée", "etape": "envoyer"},
+        "desk.insert_note_response": {"text": "note glissée", "reponse_type": "1"},
         "desk.take": {},
         "desk.change_status": {"status": "resolu"},
         "desk.transfer": {"csu": lille, "reason": "ramené à Lille"},
