@@ -85,8 +85,7 @@ def delivery_report(message: Message) -> Report | None:
         (
             p
             for p in parts
-            if p.get_content_type()
-            in ("message/delivery-status", "message/global-delivery-status")
+            if p.get_content_type() in ("message/delivery-status", "message/global-delivery-status")
         ),
         None,
     )
@@ -173,11 +172,7 @@ def from_daemon(mail: ParsedMail) -> bool:
 def _verp_mail(mail: ParsedMail) -> OutboxMail | None:
     for name in _RECIPIENT_HEADERS:
         for value in mail.headers(name):
-            try:
-                addresses = getaddresses([value])
-            except Exception:
-                continue
-            for _, address in addresses:
+            for _, address in getaddresses([value]):
                 mail_id = mail_id_of_bounce_address(address)
                 if mail_id is not None:
                     found = db.session.get(OutboxMail, mail_id)

@@ -216,9 +216,7 @@ def _ticket_addresses(tickets) -> set[str]:
     addresses = {t.contact_email for t in tickets if t.contact_email}
     if voter_ids:
         addresses.update(
-            db.session.scalars(
-                select(VoterEmail.address).where(VoterEmail.voter_id.in_(voter_ids))
-            )
+            db.session.scalars(select(VoterEmail.address).where(VoterEmail.voter_id.in_(voter_ids)))
         )
     addresses.update(
         db.session.scalars(

@@ -23,6 +23,7 @@ conservée : facture.pdf (1,2 Mo)"), so the agent can ask the voter for it by ot
 
 import email
 import email.policy
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +35,7 @@ from html.parser import HTMLParser
 from csudesk.text import normalize_email
 from csudesk.tickets.masking import mask_secrets
 
+log = logging.getLogger(__name__)
 MAX_TEXT = 20_000
 MAX_PARTS = 200  # parts walked in one message (a message of 10,000 empty parts is no mail)
 MAX_DEPTH = 12  # nesting of multiparts followed
@@ -374,6 +376,14 @@ class _TextOnly(HTMLParser):
             if tag == "pre":
                 self.pre = max(self.pre - 1, 0)
 
+    def parse_marked_section(self, i, report=1):
+        """An unknown "<![...]>" section (Outlook writes them) is skipped, not an error."""
+        try:
+            return super().parse_marked_section(i, report)
+        except AssertionError:
+            end = self.rawdata.find(">", i)
+            return -1 if end < 0 else end + 1
+
     def handle_data(self, data):
         if self.dropping:
             return
@@ -387,6 +397,6 @@ def html_to_text(html: str) -> str:
         parser.feed(html)
         parser.close()
     except Exception:  # html.parser is forgiving; keep what it read
-        pass
+        log.warning("HTML body only partly converted", exc_info=True)
     text = "".join(parser.out)
     return "\n".join(line.strip() for line in text.split("\n"))

@@ -12,7 +12,6 @@ from csudesk.mail.models import OutboxMail
 from csudesk.tickets.masking import CODE_MASK, SECRET_MASK
 from csudesk.tickets.models import Status, Ticket, TicketEvent
 from csudesk.tickets.services import change_status, create_ticket
-from tests.fixtures.factories import csu
 from tests.fixtures.inbound import message, receive
 
 ADDRESS = "marie.dupont@ac-lille.fr"
@@ -330,9 +329,7 @@ def test_a_reply_by_references_to_an_earlier_message_joins(voter):
     first = message("Premier message.")
     receive(first)
     (ticket,) = tickets()
-    inbound = receive(
-        message("Un complément.", subject="Re: Lien", references=first["Message-ID"])
-    )
+    inbound = receive(message("Un complément.", subject="Re: Lien", references=first["Message-ID"]))
     assert inbound.status == InboundStatus.JOINED and inbound.ticket_id == ticket.id
     assert kinds(ticket) == ["created", "mail_in", "mail_in"]
 
@@ -353,7 +350,9 @@ def test_a_subject_reference_from_the_voter_joins(waiting_ticket):
 
 def test_a_subject_reference_from_a_stranger_opens_a_new_ticket(waiting_ticket):
     subject = f"[CSU {waiting_ticket.reference}] Changez l'adresse"
-    inbound = receive(message("Envoyez le lien ailleurs.", sender="x@evil.example", subject=subject))
+    inbound = receive(
+        message("Envoyez le lien ailleurs.", sender="x@evil.example", subject=subject)
+    )
     assert inbound.status == InboundStatus.NEW_TICKET and inbound.ticket_id != waiting_ticket.id
     assert kinds(waiting_ticket)[-1] == "status"  # nothing written into it
     new = db.session.get(Ticket, inbound.ticket_id)
