@@ -6,8 +6,8 @@ raise on bad input: a message is imported as well as it can be (parsing.py says 
 text, masked secrets, attachments named and dropped), or set aside with its reason.
 
 In this order:
-1. Unreadable (empty, no header at all) or a second copy of a message already imported (same
-   Message-ID): set aside, with the reason.
+1. Unreadable (empty, no header at all), a second copy of a message already imported (same
+   Message-ID) or a copy of one of our own mails: set aside, with the reason.
 2. A delivery-status notification: bounces.py (never a ticket).
 3. Auto-replies and bulk mail (Auto-Submitted other than "no", Precedence bulk/junk/list/
    auto_reply, X-Autoreply, X-Autorespond, List-Id, List-Unsubscribe, an out-of-office
@@ -75,6 +75,11 @@ def process(raw: bytes, inbound: InboundMessage, mailbox_csu_code: str) -> None:
     earlier = _earlier_copy(mail, inbound)
     if earlier is not None:
         _set_aside(inbound, f"déjà importé (même Message-ID que le message reçu n° {earlier})")
+        return
+    if inbound.message_id and db.session.scalar(
+        select(OutboxMail.id).where(OutboxMail.message_id == inbound.message_id)
+    ):
+        _set_aside(inbound, "copie d'un courriel envoyé par csudesk")
         return
     if bounces.handle(actor, mail, inbound):
         return
