@@ -14,7 +14,7 @@ The body becomes plain text, the only form a voter's message is ever shown to an
   line says so;
 - capped at MAX_TEXT characters (a note says how much was left out);
 - masked with `tickets.masking.mask_secrets`, as the contact form's message (vote codes and
-  passwords that voters type), like the subject, the sender's name and attachment names.
+  passwords that voters type), like the subject and the attachments' names.
 
 Attachments are never stored (no voter file on an agent's machine, nothing to scan or to
 serve): each one is named, with its size, in a note appended to the text ("Pièce jointe non
@@ -67,7 +67,6 @@ class Attachment:
 class ParsedMail:
     message: Message
     from_address: str | None = None  # normalised; None when missing or unreadable
-    from_name: str | None = None
     subject: str = ""
     sent_at: datetime | None = None
     message_id: str | None = None
@@ -196,13 +195,11 @@ def _read_headers(mail: ParsedMail) -> None:
     sender = header_text(message, "From")
     if sender:
         try:
-            addresses = [(n, a) for n, a in getaddresses([sender]) if a]
+            addresses = [pair for pair in getaddresses([sender]) if pair[1]]
         except Exception:
             addresses = []
         if addresses:
-            name, address = addresses[0]
-            mail.from_address = normalize_email(clean(address, 254)) or None
-            mail.from_name = mask_secrets(_one_line(name, 100)) or None
+            mail.from_address = normalize_email(clean(addresses[0][1], 254)) or None
     if mail.from_address is None:
         mail.problems.append("expéditeur (From) absent ou illisible")
     mail.subject = mask_secrets(_one_line(header_text(message, "Subject") or "", 500))
@@ -270,11 +267,11 @@ def _walk(mail, part: Message, plain, html, depth: int, counter: list[int]) -> N
                 _walk(mail, child, plain, html, depth + 1, counter)
         return
     ctype = part.get_content_type()
+    if ctype.startswith("multipart/"):
+        ctype = "text/plain"  # a multipart without a boundary: its body is all there is
     disposition = (part.get_content_disposition() or "").lower()
     filename = _filename(part)
     if disposition == "attachment" or filename or ctype not in ("text/plain", "text/html"):
-        if ctype.startswith("multipart/"):
-            return  # a multipart with no parts: nothing to name
         data = _payload(part)
         if data or filename:
             mail.attachments.append(

@@ -221,6 +221,15 @@ def test_a_malformed_message_is_imported_as_well_as_it_can_be(voter):
     assert tickets()[0].message.startswith("Bonjour")
 
 
+def test_a_multipart_without_boundary_keeps_its_text(voter):
+    raw = (
+        b"From: " + ADDRESS.encode() + b"\r\nSubject: x\r\n"
+        b"Content-Type: multipart/mixed\r\n\r\nLe texte est bien l\xc3\xa0.\r\n"
+    )
+    receive(raw)
+    assert tickets()[0].message == "Le texte est bien là."
+
+
 def test_a_long_message_is_capped_with_a_note(voter):
     receive(message("mot " * 10_000 + "fin"))
     text = tickets()[0].message
