@@ -83,6 +83,7 @@ def test_a_voter_on_the_roll_gets_a_ticket_of_their_cell(voter):
     assert event.inbound_message_id == inbound.id and event.agent_id is None
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert {"ticket.create", "ticket.mail_in"} <= actions
+    assert outbox_count() == 0  # no acknowledgement: nothing answers incoming mail
 
 
 def test_a_sender_off_the_roll_goes_to_the_mailbox_cell(app, directory):
