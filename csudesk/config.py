@@ -84,6 +84,13 @@ OUTBOX_BATCH = 50
 # A mail left "sending" longer than this (a crashed sender) is marked uncertain, never resent.
 OUTBOX_LEASE_SECONDS = 300
 
+# Bounces (csudesk/conversation/bounces.py): when set, each mail leaves with the envelope
+# sender "<local>+<outbox id>-<mac>@<domain>" of this address (VERP, csudesk/mail/verp.py),
+# and the delivery-status notifications that come back there mark the mail "rejetée". The
+# server must deliver "<local>+...@" into a mailbox `flask mail fetch` reads. None: the From
+# address is the envelope sender and bounces are matched by the returned Message-ID only.
+MAIL_BOUNCE_ADDRESS = None
+
 # Sessions and sign-in (SECURITY.md 10, 11, 16).
 SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -24,6 +24,7 @@ from csudesk.extensions import db, mail
 from csudesk.links import services as links
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.services import message_id_for
+from csudesk.mail.verp import bounce_address, outbox_id_of_message_id
 from csudesk.roll.models import VoterEmail
 
 log = logging.getLogger(__name__)
@@ -168,11 +169,19 @@ class AnswerLost(Exception):
     """The connection broke during DATA: the server may have accepted the mail."""
 
 
+def _envelope_sender(message: Message) -> str:
+    """MAIL FROM: the mail's own bounce address (VERP) when MAIL_BOUNCE_ADDRESS is set, else
+    the From address."""
+    mail_id = outbox_id_of_message_id(message.msgId)
+    verp = bounce_address(mail_id) if mail_id is not None else None
+    return verp or current_app.config["MAIL_BOUNCE_ADDRESS"] or parseaddr(message.sender)[1]
+
+
 def _smtp_send(connection, message: Message) -> str:
     """One SMTP transaction; returns the server's final reply to DATA."""
     host = connection.host
     host.ehlo_or_helo_if_needed()
-    sender = parseaddr(message.sender)[1]
+    sender = _envelope_sender(message)
     code, reply = host.mail(sender)
     if code != 250:
         raise smtplib.SMTPSenderRefused(code, reply, sender)

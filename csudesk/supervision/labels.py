@@ -4,6 +4,7 @@ from typing import Any
 
 from csudesk.access.models import KIND_LABELS, OUTCOME_LABELS
 from csudesk.agents.models import ROLE_LABELS
+from csudesk.conversation.models import INBOUND_STATUS_LABELS
 from csudesk.links.models import LINK_PURPOSE_LABELS
 from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS
 
@@ -20,6 +21,8 @@ ACTION_LABELS = {
     "ticket.transfer": "Transfert d'un ticket",
     "ticket.assign": "Attribution d'un ticket",
     "ticket.reply": "Réponse par courriel depuis un ticket",
+    "ticket.mail_in": "Courriel reçu ajouté à un ticket",
+    "mail.bounce": "Courriel marqué rejeté (avis de non-remise)",
     "link.activation": "Envoi d'un lien d'activation",
     "link.password_reset": "Envoi d'un lien de réassort du mot de passe",
     "link.vote_code": "Envoi d'un lien de réassort du code de vote",
@@ -68,6 +71,11 @@ DETAIL_LABELS = {
     "found": "trouvé",
     "head": "tête de la chaîne",
     "in_scope": "dans le périmètre",
+    "inbound_id": "message reçu n°",
+    "mail_id": "courriel n°",
+    "mailbox": "boîte aux lettres",
+    "result": "suite donnée",
+    "status_code": "code d'état",
     "invalid_form": "formulaire invalide",
     "kind": "demande",
     "last_name": "nom",
@@ -109,6 +117,7 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
     "invalid_form": {code: label.lower() for code, label in ACTION_LABELS.items()},
     "purpose": dict(LINK_PURPOSE_LABELS),
     "changed": {"title": "titre", "category": "situation", "body": "texte"},
+    "result": dict(INBOUND_STATUS_LABELS),
 }
 
 

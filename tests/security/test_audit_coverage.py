@@ -37,6 +37,8 @@ NOT_BY_AGENTS = {
     "portal.vote_code",
     r"selfservice\.[a-z_.]+",
     "auth.login_failed",  # a failed sign-in has no agent yet: checked below as "public"
+    "ticket.mail_in",  # mail that comes in (conversation/mail_in.py), tests/conversation
+    "mail.bounce",  # a delivery-status notification (conversation/bounces.py), tests/conversation
 }
 # audit.record() calls whose code is a parameter, and the functions that pass it.
 INDIRECT = {("views.py", "audit_action")}
