@@ -2,14 +2,17 @@
 
 Per mailbox: read the folder's UIDVALIDITY, ask for the UIDs above the highest one imported
 under it, fetch them in batches (BODY.PEEK[]: read-only, nothing is flagged or deleted), and
-for each message, in one transaction: insert its row ("en cours d'import"), call
-`mail_in.process` and commit. The row's unique key (mailbox, uidvalidity, uid) is the claim:
+for each message, in UID order: insert its row ("en cours d'import") and call
+`mail_in.process`, each in a savepoint, and commit every COMMIT_EVERY messages (and before each
+FETCH: no transaction waits on the network). The row's unique key (mailbox, uidvalidity, uid)
+is the claim:
 
 - a second fetcher at the same time fails to insert the same row (on PostgreSQL its insert
   waits for the first one's commit) and skips the message;
-- a fetcher that dies before a commit leaves nothing: the next pass reads that message again;
-  one that dies after it has imported the message, once;
-- process() raising is rolled back to a savepoint, and the row is kept "mis de côté" with the
+- a fetcher that dies loses its open transaction, rows and process()'s work together: the next
+  pass reads those messages again (the rows committed before are a prefix in UID order, so
+  none is passed over); a message whose row was committed was imported, once;
+- process() raising is rolled back to its savepoint, and the row is kept "mis de côté" with the
   reason: the message is not read again and does not block the ones behind it.
 
 A message larger than INBOUND_MAX_BYTES is not downloaded: its headers are, and its row is set
@@ -52,6 +55,9 @@ log = logging.getLogger(__name__)
 MAILDIR_UIDVALIDITY = 0
 # How much of an oversized file is read for its headers.
 HEADER_BYTES = 64 * 1024
+# Messages per transaction: fewer commits, and SQLite's write lock (or the audit chain's head)
+# never held for long; a crash loses at most these, which the next pass reads again.
+COMMIT_EVERY = 10
 FETCH_ITEM = re.compile(rb"(UID|RFC822\.SIZE) (\d+)")
 
 
@@ -184,8 +190,10 @@ def _fetch_imap(mailbox: Mailbox, report: FetchReport) -> None:
             raise MailboxError(f"{mailbox.where} : recherche refusée ({_text(data)}).")
         # "n:*" always matches the highest UID, even below n (RFC 3501 6.4.8).
         uids = sorted(uid for uid in map(int, (data[0] or b"").split()) if uid > last)
+        importer = Importer(mailbox, uidvalidity, report, known)
         for batch in _batches(uids, current_app.config["INBOUND_FETCH_BATCH"]):
-            _fetch_batch(client, mailbox, uidvalidity, batch, known, report)
+            _fetch_batch(client, batch, importer)
+            importer.commit()
     finally:
         try:
             client.logout()
@@ -193,14 +201,7 @@ def _fetch_imap(mailbox: Mailbox, report: FetchReport) -> None:
             log.info("mailbox %s: LOGOUT failed", mailbox.name)
 
 
-def _fetch_batch(
-    client: imaplib.IMAP4,
-    mailbox: Mailbox,
-    uidvalidity: int,
-    batch: list[int],
-    known: set[str],
-    report: FetchReport,
-) -> None:
+def _fetch_batch(client: imaplib.IMAP4, batch: list[int], importer: "Importer") -> None:
     """Import a batch in UID order (the next pass starts above the highest UID committed)."""
     limit = current_app.config["INBOUND_MAX_BYTES"]
     sizes = {uid: size for uid, (size, _raw) in _uid_fetch(client, batch, "RFC822.SIZE").items()}
@@ -211,7 +212,8 @@ def _fetch_batch(
         for uid in group:
             if uid in contents:
                 size, raw = contents[uid]
-                _import(mailbox, uidvalidity, uid, size, raw or b"", True, known, report)
+                importer.add(uid, size, raw or b"", complete=True)
+        importer.commit()  # no transaction stays open over the next FETCH
         group.clear()
 
     for uid in batch:
@@ -222,9 +224,7 @@ def _fetch_batch(
                 flush()
             headers = _uid_fetch(client, [uid], "RFC822.SIZE BODY.PEEK[HEADER]").get(uid)
             if headers is not None:
-                _import(
-                    mailbox, uidvalidity, uid, sizes[uid], headers[1] or b"", False, known, report
-                )
+                importer.add(uid, sizes[uid], headers[1] or b"", complete=False)
             continue
         if group and sum(sizes[done] for done in group) + sizes[uid] > limit:
             flush()
@@ -277,6 +277,7 @@ def _fetch_maildir(mailbox: Mailbox, report: FetchReport) -> None:
         folder = root / sub
         if folder.is_dir():
             files += [path for path in folder.iterdir() if not path.name.startswith(".")]
+    importer = Importer(mailbox, MAILDIR_UIDVALIDITY, report)
     for path in sorted(files, key=lambda path: path.name):
         uid = maildir_uid(path.name)
         if uid in taken:
@@ -287,49 +288,58 @@ def _fetch_maildir(mailbox: Mailbox, report: FetchReport) -> None:
                 raw = handle.read() if size <= limit else _headers_only(handle.read(HEADER_BYTES))
         except (FileNotFoundError, IsADirectoryError):
             continue  # moved or deleted since the listing: a later pass sees it again
-        _import(mailbox, MAILDIR_UIDVALIDITY, uid, size, raw, size <= limit, set(), report)
+        importer.add(uid, size, raw, complete=size <= limit)
+    importer.commit()
 
 
 def _headers_only(start: bytes) -> bytes:
-    for separator in (b"\r\n\r\n", b"\n\n"):
-        end = start.find(separator)
-        if end != -1:
-            return start[: end + len(separator)]
-    return start
+    """The header part of a message (up to its first empty line), or all of it."""
+    ends = [
+        found + len(separator)
+        for separator in (b"\r\n\r\n", b"\n\n")
+        if (found := start.find(separator)) != -1
+    ]
+    return start[: min(ends)] if ends else start
 
 
 # One message
 
 
-def _import(
-    mailbox: Mailbox,
-    uidvalidity: int,
-    uid: int,
-    size: int,
-    raw: bytes,
-    complete: bool,
-    known: set[str],
-    report: FetchReport,
-) -> None:
-    """Claim, process and commit one message; `complete` is False when only its headers came."""
-    report.fetched += 1
-    headers = _headers(raw)
-    try:
-        with db.session.begin_nested():
-            row = InboundMessage(
-                mailbox=mailbox.name,
-                uidvalidity=uidvalidity,
-                uid=uid,
-                size=size,
-                status=InboundStatus.CLAIMED,
-                message_id=headers["message_id"],
-            )
-            db.session.add(row)
-    except IntegrityError:
-        db.session.rollback()
-        report.skipped += 1
-        return
-    try:
+class Importer:
+    """Claims and processes the messages of one mailbox, committing every COMMIT_EVERY.
+
+    Each message has its savepoint: a row another fetcher took fails alone, and what a failed
+    process() did is undone alone. The report counts a message once its commit is done: a
+    fetcher that dies loses its open transaction only, whose messages the next pass reads again.
+    """
+
+    def __init__(
+        self, mailbox: Mailbox, uidvalidity: int, report: FetchReport, known: set[str] = frozenset()
+    ):
+        self.mailbox = mailbox
+        self.uidvalidity = uidvalidity
+        self.report = report
+        self.known = known  # Message-IDs imported under an earlier UIDVALIDITY
+        self.pending: list[str] = []  # statuses of the rows of the open transaction
+
+    def add(self, uid: int, size: int, raw: bytes, complete: bool) -> None:
+        """One message; `complete` is False when only its headers were read (too large)."""
+        self.report.fetched += 1
+        headers = _headers(raw)
+        try:
+            with db.session.begin_nested():
+                row = InboundMessage(
+                    mailbox=self.mailbox.name,
+                    uidvalidity=self.uidvalidity,
+                    uid=uid,
+                    size=size,
+                    status=InboundStatus.CLAIMED,
+                    message_id=headers["message_id"],
+                )
+                db.session.add(row)
+        except IntegrityError:
+            self.report.skipped += 1
+            return
         if not complete:
             limit = current_app.config["INBOUND_MAX_BYTES"]
             _set_aside(
@@ -338,60 +348,41 @@ def _import(
                 f"message de {_size(size)}, au-delà de la limite de {_size(limit)} :"
                 " non lu, à consulter dans la boîte elle-même",
             )
-        elif headers["message_id"] and headers["message_id"] in known:
+        elif headers["message_id"] and headers["message_id"] in self.known:
             _set_aside(
                 row,
                 headers,
                 "déjà importé : le serveur a renuméroté le dossier (UIDVALIDITY changée)",
             )
         else:
-            _process(row, raw, headers, mailbox, uid, report)
-        status = row.status
-        db.session.commit()
-    except Exception as exc:  # the row is still owed: kept set aside in a transaction of its own
-        db.session.rollback()
-        log.exception("mailbox %s: message %s could not be recorded", mailbox.name, uid)
-        report.errors.append(f"message {uid} : {type(exc).__name__}")
-        status = _record_failure(mailbox, uidvalidity, uid, size, headers, exc, report)
-        if status is None:
+            self._process(row, raw, headers)
+        self.pending.append(row.status)
+        if len(self.pending) >= COMMIT_EVERY:
+            self.commit()
+
+    def _process(self, row: InboundMessage, raw: bytes, headers: dict) -> None:
+        try:
+            with db.session.begin_nested():
+                mail_in.process(raw, row, self.mailbox.csu)
+                db.session.flush()
+        except Exception as exc:
+            # What process() did is undone with its savepoint; the row (claimed before) stays.
+            db.session.expire(row)
+            log.exception("mailbox %s: message %s: import failed", self.mailbox.name, row.uid)
+            self.report.errors.append(f"message {row.uid} : {type(exc).__name__}")
+            _set_aside(row, headers, _failure_reason(exc))
             return
-    if status == InboundStatus.SET_ASIDE:
-        report.set_aside += 1
-    else:
-        report.imported += 1
+        if row.status == InboundStatus.CLAIMED:
+            _set_aside(row, headers, "l'import n'a rien fait de ce message")
 
-
-def _process(
-    row: InboundMessage, raw: bytes, headers: dict, mailbox: Mailbox, uid: int, report
-) -> None:
-    try:
-        with db.session.begin_nested():
-            mail_in.process(raw, row, mailbox.csu)
-            db.session.flush()
-    except Exception as exc:
-        # What process() did is undone with its savepoint; the row (claimed before) stays.
-        db.session.expire(row)
-        log.exception("mailbox %s: message %s: import failed", mailbox.name, uid)
-        report.errors.append(f"message {uid} : {type(exc).__name__}")
-        _set_aside(row, headers, _failure_reason(exc))
-        return
-    if row.status == InboundStatus.CLAIMED:
-        _set_aside(row, headers, "l'import n'a rien fait de ce message")
-
-
-def _record_failure(
-    mailbox: Mailbox, uidvalidity: int, uid: int, size: int, headers: dict, exc, report
-) -> str | None:
-    row = InboundMessage(mailbox=mailbox.name, uidvalidity=uidvalidity, uid=uid, size=size)
-    _set_aside(row, headers, _failure_reason(exc))
-    db.session.add(row)
-    try:
+    def commit(self) -> None:
         db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        report.skipped += 1
-        return None
-    return row.status
+        for status in self.pending:
+            if status == InboundStatus.SET_ASIDE:
+                self.report.set_aside += 1
+            else:
+                self.report.imported += 1
+        self.pending.clear()
 
 
 def _failure_reason(exc: Exception) -> str:
@@ -410,7 +401,7 @@ def _headers(raw: bytes) -> dict:
     """Message-ID, sender and subject, as well as they can be read (never raises)."""
     found = {"message_id": None, "from_address": None, "subject": None}
     try:
-        message = BytesHeaderParser(policy=compat32).parsebytes(raw, headersonly=True)
+        message = BytesHeaderParser(policy=compat32).parsebytes(_headers_only(raw))
         message_id = message.get("Message-ID")
         if message_id:
             found["message_id"] = str(message_id).strip()[:998] or None

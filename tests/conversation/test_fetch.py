@@ -133,23 +133,27 @@ def test_a_failing_message_is_set_aside_with_its_reason_and_the_others_go_on(app
 
 
 def test_a_fetcher_killed_mid_batch_loses_and_duplicates_nothing(app, imap, process):
-    imap.append(*(message(n) for n in range(1, 6)))
+    imap.append(*(message(n) for n in range(1, 26)))
     mailbox = mailbox_of(imap)
-    process.fail_on[3] = Killed()
+    process.fail_on[13] = Killed()
 
     with pytest.raises(Killed):
         fetcher.fetch_mailbox(mailbox)
     db.session.rollback()
-    assert [row.uid for row in rows()] == [1, 2]
+    # What was committed stays (every COMMIT_EVERY messages); the open transaction is gone.
+    assert fetcher.COMMIT_EVERY == 10
+    assert [row.uid for row in rows()] == list(range(1, 11))
 
     process.fail_on.clear()
     report = fetcher.fetch_mailbox(mailbox)
 
-    assert (report.fetched, report.imported) == (3, 3)
-    assert process.uids == [1, 2, 3, 3, 4, 5]  # message 3 read again: it was never committed
+    assert (report.fetched, report.imported) == (15, 15)
+    # Messages 11 to 13 read again: they were never committed.
+    assert process.uids == [*range(1, 14), *range(11, 26)]
     assert [(row.uid, row.status) for row in rows()] == [
-        (uid, InboundStatus.NEW_TICKET) for uid in range(1, 6)
+        (uid, InboundStatus.NEW_TICKET) for uid in range(1, 26)
     ]
+    assert rows("half-done") == []
 
 
 def test_two_fetchers_at_once_import_each_message_once(app, imap, process, monkeypatch):
