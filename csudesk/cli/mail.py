@@ -102,7 +102,7 @@ def fetch(watch: bool, every: float, name: str | None):
         raise click.ClickException("\n".join(problems))
     if not watch:
         failed = False
-        for report in fetcher.fetch_all(mailboxes):
+        for report in fetcher.fetch_all(mailboxes, _progress()):
             _print_fetch(report, quiet=False)
             failed = failed or bool(report.errors)
         if failed:
@@ -120,8 +120,29 @@ def fetch(watch: bool, every: float, name: str | None):
         + ", ".join(f"{mailbox.name} ({mailbox.where})" for mailbox in mailboxes)
     )
     fetcher.run_forever(
-        mailboxes, every, lambda report: _print_fetch(report, quiet=True), lambda: stop["now"]
+        mailboxes,
+        every,
+        lambda report: _print_fetch(report, quiet=True),
+        lambda: stop["now"],
+        _progress(),
     )
+
+
+FETCH_PROGRESS_EVERY = 500
+
+
+def _progress():
+    """A line every FETCH_PROGRESS_EVERY messages of a long pass (a mailbox's first one)."""
+    printed = {}
+
+    def progress(report) -> None:
+        done = report.imported + report.set_aside
+        step = done // FETCH_PROGRESS_EVERY
+        if step > printed.get(report.mailbox, 0):
+            printed[report.mailbox] = step
+            click.echo(f"{report.mailbox} : {done} messages enregistrés…")
+
+    return progress
 
 
 def _print_fetch(report, quiet: bool) -> None:

@@ -73,6 +73,9 @@ class FetchReport:
     errors: list[str] = field(default_factory=list)
 
 
+Progress = Callable[[FetchReport], None]
+
+
 class MailboxError(Exception):
     """The mailbox cannot be read on this pass (connection, login, folder); the message is
     French and names no password."""
@@ -87,24 +90,25 @@ def unknown_csus(mailboxes: list[Mailbox]) -> list[str]:
     ]
 
 
-def fetch_all(mailboxes: list[Mailbox]) -> Iterator[FetchReport]:
+def fetch_all(mailboxes: list[Mailbox], progress: Progress | None = None) -> Iterator[FetchReport]:
     """One pass over every mailbox; one that cannot be read does not stop the others."""
     for mailbox in mailboxes:
-        yield fetch_mailbox(mailbox)
+        yield fetch_mailbox(mailbox, progress)
 
 
-def fetch_mailbox(mailbox: Mailbox) -> FetchReport:
+def fetch_mailbox(mailbox: Mailbox, progress: Progress | None = None) -> FetchReport:
     """Import the new messages of one mailbox; errors go in the report, never raised.
 
     A worker: it commits what the caller's session holds first, then owns its transactions.
+    `progress(report)` is called after each commit, the report counting what is committed.
     """
     report = FetchReport(mailbox.name)
     try:
         db.session.commit()
         if mailbox.is_maildir:
-            _fetch_maildir(mailbox, report)
+            _fetch_maildir(mailbox, report, progress)
         else:
-            _fetch_imap(mailbox, report)
+            _fetch_imap(mailbox, report, progress)
     except MailboxError as exc:
         report.errors.append(str(exc))
     except (OSError, imaplib.IMAP4.error) as exc:
@@ -124,11 +128,12 @@ def run_forever(
     every: float,
     on_report: Callable[[FetchReport], None],
     should_stop: Callable[[], bool] = lambda: False,
+    progress: Progress | None = None,
 ) -> None:
     """Fetch every mailbox every `every` seconds until should_stop()."""
     while not should_stop():
         started = time.monotonic()
-        for report in fetch_all(mailboxes):
+        for report in fetch_all(mailboxes, progress):
             on_report(report)
             if should_stop():
                 return
@@ -164,7 +169,7 @@ def _connect(mailbox: Mailbox) -> imaplib.IMAP4:
     return client
 
 
-def _fetch_imap(mailbox: Mailbox, report: FetchReport) -> None:
+def _fetch_imap(mailbox: Mailbox, report: FetchReport, progress: Progress | None) -> None:
     client = _connect(mailbox)
     try:
         status, data = client.select(_quoted(mailbox.folder), readonly=True)
@@ -190,7 +195,7 @@ def _fetch_imap(mailbox: Mailbox, report: FetchReport) -> None:
             raise MailboxError(f"{mailbox.where} : recherche refusée ({_text(data)}).")
         # "n:*" always matches the highest UID, even below n (RFC 3501 6.4.8).
         uids = sorted(uid for uid in map(int, (data[0] or b"").split()) if uid > last)
-        importer = Importer(mailbox, uidvalidity, report, known)
+        importer = Importer(mailbox, uidvalidity, report, progress, known)
         for batch in _batches(uids, current_app.config["INBOUND_FETCH_BATCH"]):
             _fetch_batch(client, batch, importer)
             importer.commit()
@@ -225,6 +230,7 @@ def _fetch_batch(client: imaplib.IMAP4, batch: list[int], importer: "Importer") 
             headers = _uid_fetch(client, [uid], "RFC822.SIZE BODY.PEEK[HEADER]").get(uid)
             if headers is not None:
                 importer.add(uid, sizes[uid], headers[1] or b"", complete=False)
+                importer.commit()
             continue
         if group and sum(sizes[done] for done in group) + sizes[uid] > limit:
             flush()
@@ -258,7 +264,7 @@ def maildir_uid(filename: str) -> int:
     return int.from_bytes(hashlib.sha256(unique.encode()).digest()[:8], "big") >> 2
 
 
-def _fetch_maildir(mailbox: Mailbox, report: FetchReport) -> None:
+def _fetch_maildir(mailbox: Mailbox, report: FetchReport, progress: Progress | None) -> None:
     root = Path(mailbox.maildir)
     if not root.is_dir():
         raise MailboxError(f"{mailbox.where} : dossier introuvable.")
@@ -277,7 +283,7 @@ def _fetch_maildir(mailbox: Mailbox, report: FetchReport) -> None:
         folder = root / sub
         if folder.is_dir():
             files += [path for path in folder.iterdir() if not path.name.startswith(".")]
-    importer = Importer(mailbox, MAILDIR_UIDVALIDITY, report)
+    importer = Importer(mailbox, MAILDIR_UIDVALIDITY, report, progress)
     for path in sorted(files, key=lambda path: path.name):
         uid = maildir_uid(path.name)
         if uid in taken:
@@ -314,11 +320,17 @@ class Importer:
     """
 
     def __init__(
-        self, mailbox: Mailbox, uidvalidity: int, report: FetchReport, known: set[str] = frozenset()
+        self,
+        mailbox: Mailbox,
+        uidvalidity: int,
+        report: FetchReport,
+        progress: Progress | None = None,
+        known: set[str] = frozenset(),
     ):
         self.mailbox = mailbox
         self.uidvalidity = uidvalidity
         self.report = report
+        self.progress = progress
         self.known = known  # Message-IDs imported under an earlier UIDVALIDITY
         self.pending: list[str] = []  # statuses of the rows of the open transaction
 
@@ -377,12 +389,16 @@ class Importer:
 
     def commit(self) -> None:
         db.session.commit()
+        if not self.pending:
+            return
         for status in self.pending:
             if status == InboundStatus.SET_ASIDE:
                 self.report.set_aside += 1
             else:
                 self.report.imported += 1
         self.pending.clear()
+        if self.progress is not None:
+            self.progress(self.report)
 
 
 def _failure_reason(exc: Exception) -> str:

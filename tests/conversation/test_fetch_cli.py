@@ -66,6 +66,24 @@ def test_fetch_reads_every_mailbox_and_says_what_it_did(app, directory, runner, 
     )
 
 
+def test_a_long_pass_says_how_far_it_is(app, directory, runner, imap, process, monkeypatch):
+    from csudesk.cli import mail as mail_cli
+
+    imap.append(*(message(n) for n in range(1, 8)))
+    app.config["CSU_MAILBOXES"] = {"AC-09": imap.config()}
+    monkeypatch.setattr(fetcher, "COMMIT_EVERY", 2)
+    monkeypatch.setattr(mail_cli, "FETCH_PROGRESS_EVERY", 3)
+
+    result = runner.invoke(args=["mail", "fetch"])
+
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "AC-09 : 4 messages enregistrés…",
+        "AC-09 : 6 messages enregistrés…",
+        "AC-09 : 7 lus, 7 importés, 0 mis de côté, 0 déjà pris par une autre relève",
+    ]
+
+
 def test_a_configuration_mistake_stops_the_command_before_any_mailbox(
     app, directory, runner, imap, process
 ):
