@@ -58,6 +58,8 @@ HEADER_BYTES = 64 * 1024
 # Messages per transaction: fewer commits, and SQLite's write lock (or the audit chain's head)
 # never held for long; a crash loses at most these, which the next pass reads again.
 COMMIT_EVERY = 10
+# UIDs searched at once (an answer of at most about 700 KB).
+SEARCH_WINDOW = 100_000
 FETCH_ITEM = re.compile(rb"(UID|RFC822\.SIZE) (\d+)")
 
 
@@ -177,10 +179,10 @@ def _fetch_imap(mailbox: Mailbox, report: FetchReport, progress: Progress | None
             raise MailboxError(
                 f"{mailbox.where} : dossier {mailbox.folder!r} introuvable ({_text(data)})."
             )
-        _typ, validity = client.response("UIDVALIDITY")
-        if not validity or validity[0] is None:
+        uidvalidity = _selected(client, "UIDVALIDITY")
+        if uidvalidity is None:
             raise MailboxError(f"{mailbox.where} : le serveur ne donne pas d'UIDVALIDITY.")
-        uidvalidity = int(validity[0])
+        uidnext = _selected(client, "UIDNEXT")
         with read_only() as session:
             last = session.scalar(
                 select(func.max(InboundMessage.uid)).where(
@@ -189,21 +191,48 @@ def _fetch_imap(mailbox: Mailbox, report: FetchReport, progress: Progress | None
                 )
             )
             known = _ids_under_other_validities(session, mailbox.name, uidvalidity)
-        last = last or 0
-        status, data = client.uid("SEARCH", f"UID {last + 1}:*")
-        if status != "OK":
-            raise MailboxError(f"{mailbox.where} : recherche refusée ({_text(data)}).")
-        # "n:*" always matches the highest UID, even below n (RFC 3501 6.4.8).
-        uids = sorted(uid for uid in map(int, (data[0] or b"").split()) if uid > last)
         importer = Importer(mailbox, uidvalidity, report, progress, known)
-        for batch in _batches(uids, current_app.config["INBOUND_FETCH_BATCH"]):
-            _fetch_batch(client, batch, importer)
-            importer.commit()
+        for uids in _new_uids(client, mailbox, last or 0, uidnext):
+            for batch in _batches(uids, current_app.config["INBOUND_FETCH_BATCH"]):
+                _fetch_batch(client, batch, importer)
+                importer.commit()
     finally:
         try:
             client.logout()
         except (OSError, imaplib.IMAP4.error):
             log.info("mailbox %s: LOGOUT failed", mailbox.name)
+
+
+def _selected(client: imaplib.IMAP4, name: str) -> int | None:
+    """UIDVALIDITY or UIDNEXT, as SELECT gave them."""
+    _typ, values = client.response(name)
+    try:
+        return int(values[-1]) if values and values[-1] is not None else None
+    except ValueError:
+        return None
+
+
+def _new_uids(
+    client: imaplib.IMAP4, mailbox: Mailbox, last: int, uidnext: int | None
+) -> Iterator[list[int]]:
+    """The UIDs above `last`, in increasing order, a window of SEARCH_WINDOW UIDs at a time.
+
+    Up to UIDNEXT as SELECT gave it: messages delivered during the pass wait for the next one,
+    and no answer line grows past imaplib's limit (1 MB) on a mailbox of a million messages.
+    """
+    if uidnext is None:
+        ranges = [f"{last + 1}:*"]
+    else:
+        ranges = [
+            f"{start}:{min(start + SEARCH_WINDOW, uidnext) - 1}"
+            for start in range(last + 1, uidnext, SEARCH_WINDOW)
+        ]
+    for uid_range in ranges:
+        status, data = client.uid("SEARCH", f"UID {uid_range}")
+        if status != "OK":
+            raise MailboxError(f"{mailbox.where} : recherche refusée ({_text(data)}).")
+        # "n:*" matches the highest UID even when it is below n (RFC 3501 6.4.8).
+        yield sorted(uid for uid in map(int, (data[0] or b"").split()) if uid > last)
 
 
 def _fetch_batch(client: imaplib.IMAP4, batch: list[int], importer: "Importer") -> None:

@@ -6,6 +6,7 @@ message, inside the fetcher's transaction; raising sets the message aside).
 """
 
 import base64
+import imaplib
 import threading
 
 import pytest
@@ -105,6 +106,26 @@ def test_new_messages_are_imported_once_and_left_unread_on_the_server(app, imap,
     client.logout()
     assert len(flags) == 7
     assert not any(b"\\Seen" in line or b"\\Deleted" in line for line in flags)
+
+
+def test_a_large_mailbox_is_searched_a_window_of_uids_at_a_time(app, imap, process, monkeypatch):
+    imap.append(*(message(n) for n in range(1, 6)))
+    monkeypatch.setattr(fetcher, "SEARCH_WINDOW", 2)
+    searches = []
+    uid = imaplib.IMAP4.uid
+
+    def recording_uid(client, command, *args):
+        if command == "SEARCH":
+            searches.append(args)
+        return uid(client, command, *args)
+
+    monkeypatch.setattr(imaplib.IMAP4, "uid", recording_uid)
+
+    report = fetcher.fetch_mailbox(mailbox_of(imap))
+
+    assert (report.imported, report.errors) == (5, [])
+    assert searches == [("UID 1:2",), ("UID 3:4",), ("UID 5:5",)]
+    assert process.uids == [1, 2, 3, 4, 5]
 
 
 def test_a_failing_message_is_set_aside_with_its_reason_and_the_others_go_on(app, imap, process):
