@@ -119,10 +119,11 @@ def fetch(watch: bool, every: float, name: str | None):
         f"Relève de {len(mailboxes)} boîte(s) toutes les {every:g} s (Ctrl+C pour arrêter) : "
         + ", ".join(f"{mailbox.name} ({mailbox.where})" for mailbox in mailboxes)
     )
+    last_errors: dict[str, list[str]] = {}
     fetcher.run_forever(
         mailboxes,
         every,
-        lambda report: _print_fetch(report, quiet=True),
+        lambda report: _print_fetch(report, quiet=True, last_errors=last_errors),
         lambda: stop["now"],
         _progress(),
     )
@@ -145,12 +146,19 @@ def _progress():
     return progress
 
 
-def _print_fetch(report, quiet: bool) -> None:
-    """One line per mailbox (in --watch, only when it read something or failed)."""
+def _print_fetch(report, quiet: bool, last_errors: dict | None = None) -> None:
+    """One line per mailbox; in --watch only when it read something, and a mailbox's error
+    only when it is not the one of its previous pass (a server down for an hour: one line)."""
     if report.fetched or not quiet:
         click.echo(
             f"{report.mailbox} : {report.fetched} lus, {report.imported} importés,"
             f" {report.set_aside} mis de côté, {report.skipped} déjà pris par une autre relève"
         )
+    if last_errors is not None:
+        if last_errors.get(report.mailbox) == report.errors:
+            return
+        if not report.errors and report.mailbox in last_errors:
+            click.echo(f"  {report.mailbox} : de nouveau relevée sans erreur.", err=True)
+        last_errors[report.mailbox] = report.errors
     for error in report.errors:
         click.echo(f"  {report.mailbox} : {error}", err=True)

@@ -124,6 +124,42 @@ def test_no_mailbox_configured_is_said_plainly(app, runner):
     )
 
 
+def test_watch_says_an_error_once_until_it_changes(
+    app, directory, runner, imap, process, monkeypatch
+):
+    import signal
+
+    imap.append(message(1))
+    port = free_port()
+    app.config["CSU_MAILBOXES"] = {
+        "AC-09": imap.config(),
+        "AC-25": {**imap.config(csu="AC-25"), "port": port},
+    }
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the test process keeps its own
+    run_forever = fetcher.run_forever
+    passes = []
+
+    def three_passes(mailboxes, every, on_report, should_stop, progress):
+        def counted(report):
+            passes.append(report.mailbox)
+            on_report(report)
+
+        run_forever(mailboxes, 0.01, counted, lambda: len(passes) >= 6, progress)
+
+    monkeypatch.setattr(fetcher, "run_forever", three_passes)
+
+    result = runner.invoke(args=["mail", "fetch", "--watch", "--every", "5"])
+
+    assert result.exit_code == 0, result.output
+    assert passes == ["AC-09", "AC-25"] * 3
+    assert result.stdout.splitlines() == [
+        "Relève de 2 boîte(s) toutes les 5 s (Ctrl+C pour arrêter) : AC-09"
+        f" (imap://127.0.0.1:{imap.server.port}/INBOX), AC-25 (imap://127.0.0.1:{port}/INBOX)",
+        "AC-09 : 1 lus, 1 importés, 0 mis de côté, 0 déjà pris par une autre relève",
+    ]
+    assert result.stderr.count("connexion refusée") == 1
+
+
 def test_watch_fetches_again_until_told_to_stop(app, imap, process):
     imap.append(message(1))
     mailbox = parse_mailbox("AC-09", imap.config(), None, environ={})
