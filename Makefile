@@ -17,7 +17,7 @@ BENCH_ARGS ?=
 # Second test run on PostgreSQL when set (.ci/run sets it to the local server).
 CSUDESK_TEST_POSTGRES_URL ?=
 
-.PHONY: help install dsfr browser wrk run test test-sqlite test-postgres lint bench db clean
+.PHONY: help install dsfr browser wrk imap run test test-sqlite test-postgres lint bench db clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -54,6 +54,12 @@ browser:  ## Install Debian's chromium for the browser tests (needs root or sudo
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+imap:  ## Install Debian's Dovecot IMAP server for the mail-fetch tests and bench (needs root or sudo)
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq dovecot-imapd >/dev/null; \
+	fi
+
 instance/config.py:
 	@mkdir -p instance
 	@echo "# Written by make run for the local demo; see instance/config.py.example." > $@
@@ -65,6 +71,12 @@ instance/config.py:
 	@echo "# Remove these two lines to get the configured 2026 round (csudesk/config.py)." >> $@
 	@echo "from csudesk.demo.calendar import demo_election" >> $@
 	@echo "ELECTION = demo_election()" >> $@
+	@echo "# Two demo CSUs' mailboxes: local Maildir folders in instance/ that demo seed fills and" >> $@
+	@echo "# make run's mail fetch reads; a real CSU mailbox is IMAP (CSU_MAILBOXES in csudesk/config.py)." >> $@
+	@echo "CSU_MAILBOXES = {" >> $@
+	@echo "    'AC-09': {'csu': 'AC-09', 'maildir': 'demo-mailbox-AC-09'}," >> $@
+	@echo "    'AC-25': {'csu': 'AC-25', 'maildir': 'demo-mailbox-AC-25'}," >> $@
+	@echo "}" >> $@
 
 db: install instance/config.py  ## Migrate the database and load the demo data when empty
 	$(FLASK) db upgrade
@@ -76,6 +88,7 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 	@echo "csudesk: http://$(HOST):$(PORT)/  (agents: http://$(HOST):$(PORT)/connexion)"
 	@echo "Demo mail is printed here by a local SMTP sink on port $(SMTP_PORT); access log in instance/access.log;"
 	@echo "signed heads of the audit trail every minute in instance/audit-anchors.log."
+	@echo "Mail to the demo CSUs (instance/demo-mailbox-*/new) is fetched into tickets every 5 s."
 	@echo "Ctrl+C stops everything."
 	@trap 'kill 0' EXIT INT TERM; \
 	if $(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 6379), 1)" 2>/dev/null; then \
@@ -85,11 +98,12 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 	fi; \
 	$(FLASK) mail sink --port $(SMTP_PORT) --maildir instance/demo-mail & \
 	$(FLASK) mail send --watch & \
+	$(FLASK) mail fetch --watch --every 5 & \
 	$(FLASK) audit anchor --watch --every 60 & \
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf \
 	  --access-logfile instance/access.log wsgi:app
 
-test: install lint dsfr browser wrk  ## Lint, then run the whole suite (SQLite, then PostgreSQL if configured)
+test: install lint dsfr browser wrk imap  ## Lint, then run the whole suite (SQLite, then PostgreSQL if configured)
 	$(BIN)/python -m pytest -q
 	@if [ -n "$(CSUDESK_TEST_POSTGRES_URL)" ]; then \
 	  echo "== again on PostgreSQL"; \
@@ -107,7 +121,7 @@ wrk:  ## Install Debian's wrk, the HTTP load generator of the benchmarks (needs 
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; \
 	fi
 
-bench: install dsfr wrk  ## Run the benchmarks in bench/ (not part of make test); BENCH_ARGS=--quick for a small run
+bench: install dsfr wrk imap  ## Run the benchmarks in bench/ (not part of make test); BENCH_ARGS=--quick for a small run
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:  ## Remove the virtualenv and caches (keeps instance/)

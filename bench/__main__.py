@@ -7,7 +7,7 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import contact, desk_lookup, export, name_search, outbox, roll_import
+from bench import contact, desk_lookup, export, fetch, name_search, outbox, roll_import
 from bench.harness import ROOT, Database, Row, Run
 from bench.report import text_table, write
 
@@ -15,10 +15,12 @@ DEFAULT_VOTERS = 1_800_000
 QUICK_VOTERS = 20_000
 DEFAULT_TICKETS = 1_000_000
 QUICK_TICKETS = 50_000
+DEFAULT_MESSAGES = 10_000
+QUICK_MESSAGES = 1_000
 DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
 # The export comes last: it tops the ticket log up to its sizes with bulk inserts, which must
 # not weigh on the figures measured before it.
-FIGURES = ("import", "search", "outbox", "lookup", "contact", "export")
+FIGURES = ("import", "search", "outbox", "lookup", "contact", "fetch", "export")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -33,6 +35,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--only", default=",".join(FIGURES), help="comma-separated figures")
     parser.add_argument("--searches", type=int, default=500, help="name searches timed")
     parser.add_argument("--mails", type=int, default=2000, help="mails sent by the outbox")
+    parser.add_argument(
+        "--messages", type=int, default=DEFAULT_MESSAGES, help="messages read by mail fetch"
+    )
     parser.add_argument(
         "--tickets",
         type=int,
@@ -52,6 +57,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.searches = min(args.searches, 200)
         args.mails = min(args.mails, 300)
         args.tickets = min(args.tickets, QUICK_TICKETS)
+        args.messages = min(args.messages, QUICK_MESSAGES)
         args.seconds = min(args.seconds, 5)
     return args
 
@@ -65,6 +71,7 @@ def run_figures(
     seconds: float,
     only: set[str],
     tickets: int = DEFAULT_TICKETS,
+    messages: int = DEFAULT_MESSAGES,
 ) -> list[Row]:
     """Every figure asked for, on one database; figure 1 leaves the roll the others use."""
     rows: list[Row] = []
@@ -80,6 +87,8 @@ def run_figures(
         rows += desk_lookup.run(database, work, seconds)
     if "contact" in only:
         rows += contact.run(database, seconds)
+    if "fetch" in only:
+        rows += fetch.run(database, messages)
     if "export" in only:
         rows += export.run(database, tickets)
     return rows
@@ -112,6 +121,7 @@ def main(argv: list[str]) -> int:
                 args.seconds,
                 only,
                 args.tickets,
+                args.messages,
             )
         except Exception as exc:  # one database down must not hide the other's figures
             traceback.print_exc()
@@ -122,7 +132,12 @@ def main(argv: list[str]) -> int:
     print(text_table(run.rows))
     for item in run.missing:
         print(f"not measured: {item}")
-    quick = args.quick or args.voters < DEFAULT_VOTERS or args.tickets < DEFAULT_TICKETS
+    quick = (
+        args.quick
+        or args.voters < DEFAULT_VOTERS
+        or args.tickets < DEFAULT_TICKETS
+        or args.messages < DEFAULT_MESSAGES
+    )
     folder = work / "results" if quick else ROOT / "bench" / "results"
     print(f"\nwritten to {write(run, folder)}")
     return 1 if failed else 0

@@ -151,3 +151,25 @@ PAGE_SIZE = 50
 ALERT_VOTE_CODE_REISSUES = 3  # reissues of one voter's vote code since the portal opened
 ALERT_AGENT_FACTOR = 3  # an agent's sensitive actions >= this times the median of all agents
 ALERT_AGENT_MIN_ACTIONS = 30  # ... and at least this many in the period
+
+# CSU mailboxes read by `flask --app csudesk mail fetch [--watch]` (csudesk/conversation/
+# mailboxes.py checks them when the command starts). One entry per mailbox, by name (usually its
+# CSU's code); the fetcher only reads (EXAMINE, BODY.PEEK): nothing is deleted or flagged.
+#   IMAP:    {"csu": "AC-09", "host": "imap.ac-lille.example", "port": 993,
+#             "security": "tls" | "starttls" | "plain", "username": "csu-elections",
+#             "password_env": "CSUDESK_MAILBOX_AC_09_PASSWORD", "folder": "INBOX"}
+#   Maildir: {"csu": "AC-09", "maildir": "demo-mailbox-AC-09"}  (relative to the instance
+#             folder; make run's demo)
+# The password is never stored in the database: it is read from the environment variable
+# named by "password_env", or given as "password" in instance/config.py, a file on the
+# server (readable by csudesk's user only). "plain" (no TLS) is refused unless the host is a
+# loopback address or the entry says "allow_plain": True; "ca_file" names a CA bundle for a
+# server whose certificate a private authority signed.
+CSU_MAILBOXES: dict = {}
+# A message larger than this is not read: it is recorded "mis de côté" with its headers and
+# its size (a 10 MB attachment, about 13.5 MB once encoded, still comes in).
+INBOUND_MAX_BYTES = 25 * 1024 * 1024
+# Messages read per IMAP FETCH (a batch also stops at INBOUND_MAX_BYTES of content).
+INBOUND_FETCH_BATCH = 50
+# Seconds an IMAP server may take to answer before the mailbox is given up for this pass.
+INBOUND_TIMEOUT_SECONDS = 30

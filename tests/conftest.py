@@ -21,7 +21,12 @@ from csudesk.extensions import db
 # a test environment.
 email_validator.TEST_ENVIRONMENT = True
 
-pytest_plugins = ["tests.fixtures.smtp", "tests.fixtures.factories", "tests.fixtures.browser"]
+pytest_plugins = [
+    "tests.fixtures.smtp",
+    "tests.fixtures.factories",
+    "tests.fixtures.browser",
+    "tests.fixtures.imap",
+]
 
 POSTGRES_URL = os.environ.get("CSUDESK_TEST_DATABASE_URL")
 ON_POSTGRES = bool(POSTGRES_URL)

@@ -24,6 +24,10 @@ def seed(voters: int, if_empty: bool):
             f"Activité de démonstration sur 7 jours : {summary.activity.tickets} tickets,"
             f" {summary.activity.links} liens, {summary.activity.audit_entries} entrées d'audit."
         )
+        from csudesk.demo.mailboxes import seed_demo_mailboxes
+
+        for name, count in seed_demo_mailboxes().items():
+            click.echo(f"{count} courriels de démonstration dans la boîte {name} (mail fetch).")
     _print_sign_in()
 
 

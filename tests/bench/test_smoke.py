@@ -36,6 +36,7 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         seconds=1,
         only=set(bench_main.FIGURES),
         tickets=TICKETS,
+        messages=5,
     )
     figures = [row.figure for row in rows]
     assert figures == [
@@ -48,13 +49,14 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         "desk lookup by e-mail, full voter page: req/s",
         "desk lookup by e-mail, full voter page: p50 / p99",
         "contact form submissions/s (routing, ticket, audit)",
+        "mail fetch from a local Dovecot, messages/s",
         "CSV export of the ticket log, 2 000 tickets: rows/s",
-        figures[10],
+        figures[11],
     ]
     assert figures[4].startswith("name search in one académie (")
     # The small size is a fifth of the log, or what the contact figure already wrote.
-    assert figures[10].startswith("CSV export of the ticket log: peak RSS at ")
-    assert figures[10].endswith(" / 2 000 tickets")
+    assert figures[11].startswith("CSV export of the ticket log: peak RSS at ")
+    assert figures[11].endswith(" / 2 000 tickets")
     for row in rows:
         assert row.database == database.name
         assert row.measured and row.anchor and row.ratio
@@ -63,7 +65,8 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
     assert " SQL queries per page; " in rows[6].note
     assert " SQL statements per submission; " in rows[8].note
     assert "limits per address and per IP raised" in rows[8].note
-    assert rows[10].measured.count(" MB") == 2 and rows[10].anchor.count(" MB") == 2
+    assert rows[9].note.startswith("5 messages, batches of 50, a commit every 10 (")
+    assert rows[11].measured.count(" MB") == 2 and rows[11].anchor.count(" MB") == 2
     run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
     page = markdown(run)
     assert all(row.figure in page for row in rows)
