@@ -17,6 +17,7 @@ from csudesk.agents.models import Agent, Role
 from csudesk.agents.services import in_scope, scope_csu_ids
 from csudesk.audit import services as audit
 from csudesk.conversation.models import ResponseTemplate
+from csudesk.conversation.responses import PLACEHOLDERS
 from csudesk.directory.models import CSU
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
@@ -25,21 +26,6 @@ from csudesk.tickets.models import CATEGORY_LABELS, Category
 
 TITLE_MAX = 120
 BODY_MAX = 5000
-
-# The names a body may use, with what each becomes (shown beside the form).
-PLACEHOLDER_HELP = {
-    "prenom": "le prénom de l'électeur",
-    "nom": "le nom de l'électeur",
-    "reference": "la référence du ticket (par exemple 2026-000116)",
-    "csu": "le nom de la cellule qui répond",
-    "csu_courriel": "l'adresse électronique de la cellule",
-    "csu_telephone": "le numéro de téléphone de la cellule",
-    "csu_horaires": "les horaires de la cellule",
-    "lien_lien_non_recu": "l'adresse de la page « Je n'ai pas reçu mon lien » de ce site",
-    "lien_mot_de_passe": "l'adresse de la page « Mon mot de passe est refusé » de ce site",
-    "lien_code_de_vote": "l'adresse de la page de réassort du code de vote de ce site",
-    "lien_trouver_ma_csu": "l'adresse de la page « Trouver ma cellule » de ce site",
-}
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # Segments of the one-time link landings (/activation/<token>, /mot-de-passe/<token>, ...).
@@ -54,7 +40,7 @@ _EDGE_PUNCTUATION = "()[]<>\"'«».,;:!?"
 
 
 def valid_names() -> str:
-    return ", ".join("{" + name + "}" for name in PLACEHOLDER_HELP)
+    return ", ".join("{" + name + "}" for name in PLACEHOLDERS)
 
 
 def _path_of(token: str) -> str | None:
@@ -97,7 +83,7 @@ def _clean_body(body: str | None) -> str:
         raise ServiceError(
             f"Le texte tient en {BODY_MAX} caractères au plus ({len(body)} saisis).", field="body"
         )
-    unknown = [n for n in dict.fromkeys(_PLACEHOLDER.findall(body)) if n not in PLACEHOLDER_HELP]
+    unknown = [n for n in dict.fromkeys(_PLACEHOLDER.findall(body)) if n not in PLACEHOLDERS]
     if unknown:
         shown = ", ".join("{" + name + "}" for name in unknown)
         raise ServiceError(

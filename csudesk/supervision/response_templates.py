@@ -50,7 +50,7 @@ def _render_form(form, template: ResponseTemplate | None, status: int = 200):
         "supervision/response_template_form.html",
         form=form,
         template=template,
-        placeholders=templates.PLACEHOLDER_HELP,
+        placeholders=templates.PLACEHOLDERS,
         editable=template is None or templates.can_manage(current_user, template.csu_id),
         editor=templates.editors_of([template]).get(template.updated_by_agent_id)
         if template is not None

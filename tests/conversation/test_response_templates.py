@@ -179,11 +179,11 @@ def test_an_unknown_placeholder_is_refused_with_the_valid_names(staff):
     with pytest.raises(ServiceError) as refused:
         rt.create_template(as_(staff.sup_nat), csu=None, title="T", body="{lien_activation}")
     listed = re.findall(r"\{(\w+)\}", str(refused.value).split("Variables possibles")[1])
-    assert listed == list(rt.PLACEHOLDER_HELP)
+    assert listed == list(rt.PLACEHOLDERS)
 
 
 def test_the_placeholders_are_the_agreed_names():
-    assert list(rt.PLACEHOLDER_HELP) == [
+    assert list(rt.PLACEHOLDERS) == [
         "prenom",
         "nom",
         "reference",
@@ -196,7 +196,7 @@ def test_the_placeholders_are_the_agreed_names():
         "lien_code_de_vote",
         "lien_trouver_ma_csu",
     ]
-    assert all(description for description in rt.PLACEHOLDER_HELP.values())
+    assert all(description for description in rt.PLACEHOLDERS.values())
 
 
 @pytest.mark.parametrize(
@@ -292,7 +292,7 @@ def test_seed_creates_the_guides_answers_once_and_leaves_changes_alone(app, dire
     every_name = set()
     for template in seeded:
         names = set(re.findall(r"\{(\w+)\}", template.body))
-        assert names <= set(rt.PLACEHOLDER_HELP) and {"prenom", "nom", "csu"} <= names
+        assert names <= set(rt.PLACEHOLDERS) and {"prenom", "nom", "csu"} <= names
         assert not rt.links_to_an_account(template.body)
         every_name |= names
     assert {"reference", "lien_lien_non_recu", "lien_mot_de_passe", "lien_code_de_vote"} <= (

@@ -113,7 +113,7 @@ def test_create_a_cell_template_and_see_it_listed(client, auth, cells):
         r'<option[^>]*value="([^"]*)"', form.split('name="owner"')[1].split("</select>")[0]
     )
     assert options == ["AC-09"]  # no national choice for a cell's supervisor
-    for name in rt.PLACEHOLDER_HELP:
+    for name in rt.PLACEHOLDERS:
         assert "{" + name + "}" in form
     assert 'aria-describedby="aide-variables"' in form
     created = client.post(
