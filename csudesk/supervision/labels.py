@@ -19,6 +19,8 @@ ACTION_LABELS = {
     "ticket.status": "Changement de statut d'un ticket",
     "ticket.transfer": "Transfert d'un ticket",
     "ticket.assign": "Attribution d'un ticket",
+    "ticket.merge": "Fusion d'un ticket dans un autre",
+    "ticket.lookup": "Recherche d'un ticket par sa référence",
     "link.activation": "Envoi d'un lien d'activation",
     "link.password_reset": "Envoi d'un lien de réassort du mot de passe",
     "link.vote_code": "Envoi d'un lien de réassort du code de vote",
@@ -62,6 +64,8 @@ DETAIL_LABELS = {
     "found": "trouvé",
     "head": "tête de la chaîne",
     "in_scope": "dans le périmètre",
+    "into": "fusionné dans",
+    "moved": "tickets fusionnés repris",
     "invalid_form": "formulaire invalide",
     "kind": "demande",
     "last_name": "nom",
@@ -87,7 +91,7 @@ DETAIL_LABELS = {
 }
 # Coded values worth translating, per key (anything else is shown as recorded).
 VALUE_LABELS: dict[str, dict[str, str]] = {
-    "by": {"email": "courriel", "name": "nom"},
+    "by": {"email": "courriel", "name": "nom", "reference": "référence"},
     "category": dict(CATEGORY_LABELS),
     "categorie": dict(CATEGORY_LABELS),
     "channel": dict(CHANNEL_LABELS),

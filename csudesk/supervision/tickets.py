@@ -26,7 +26,7 @@ from csudesk.extensions import db
 from csudesk.mail.models import OutboxMail
 from csudesk.reporting.export import csv_stream
 from csudesk.reporting.ticket_log import Cursor, LogFilter, count, log_page
-from csudesk.tickets.models import TicketEvent
+from csudesk.tickets.queries import ticket_events
 from csudesk.tickets.services import get_ticket_in_scope
 
 from . import address_filter
@@ -156,12 +156,7 @@ def ticket(ticket_id: int):
     ticket = get_ticket_in_scope(actor, ticket_id)
     if ticket is None:
         abort(404)
-    events = db.session.scalars(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id)
-        .options(joinedload(TicketEvent.agent), joinedload(TicketEvent.link))
-        .order_by(TicketEvent.at, TicketEvent.id)
-    ).all()
+    events = ticket_events(ticket, with_links=True)  # with those of tickets merged into it
     mails = db.session.scalars(
         select(OutboxMail)
         .where(OutboxMail.ticket_id == ticket.id)
