@@ -17,7 +17,7 @@ from csudesk.tickets import queries
 from csudesk.tickets import services as tickets
 from csudesk.tickets.merge import merge
 from csudesk.tickets.models import STATUS_LABELS, Status, Ticket
-from csudesk.tickets.presence import ticket_viewed
+from csudesk.tickets.presence import record_ticket_view, ticket_viewers
 
 from .blueprint import bp, scope, voter_in_scope_or_404
 from .forms import MergeForm, NewTicketForm, NoteForm, StatusForm, TransferForm
@@ -130,7 +130,10 @@ def _ticket_page(ticket: Ticket, status: int = 200, changes=None, refused_text=N
     events = queries.ticket_events(ticket)
     links = queries.ticket_links(ticket)
     csus = {c.id: c for c in csu_choices()}
-    others = ticket_viewed(current_user.id, ticket.id)
+    others = ticket_viewers(ticket.id, current_user.id)
+    if request.method == "GET":
+        # A form sent back with its errors is the same visit, not a new one.
+        record_ticket_view(current_user.id, ticket.id)
     note = forms.get("note_form") or NoteForm(formdata=None)
     if changes is None:
         note.derniere_activite.data = str(queries.latest_event_id(ticket))

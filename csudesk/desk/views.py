@@ -18,7 +18,7 @@ from csudesk.roll import accounts
 from csudesk.roll.services import find_voter_by_email, search_voters_by_name
 from csudesk.text import normalize_email
 from csudesk.tickets.models import Status, Ticket
-from csudesk.tickets.presence import voter_viewed
+from csudesk.tickets.presence import record_voter_view, voter_viewers
 from csudesk.tickets.queries import open_tickets_assigned_to, parse_reference, ticket_by_reference
 
 from .blueprint import bp, scope, voter_in_scope_or_404
@@ -218,7 +218,10 @@ def voter_page(
     """
     file = voter_file(found, scope())
     challenge_ok = challenge_verified(found.id)
-    others = voter_viewed(current_user.id, found.id)
+    others = voter_viewers(found.id, current_user.id)
+    if request.method == "GET":
+        # A form sent back with its errors is the same visit, not a new one.
+        record_voter_view(current_user.id, found.id)
     if audit_action is not None:
         audit.record(current_actor(), audit_action, voter_id=found.id, **(audit_details or {}))
     all_forms = action_forms(found, file.open_tickets)

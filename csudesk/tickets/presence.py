@@ -1,8 +1,8 @@
 """Who else has a ticket or a voter file open: the last time each agent opened each page.
 
-One row per (agent, ticket) and per (agent, voter), rewritten on each view by one upsert
-(INSERT ... ON CONFLICT DO UPDATE, which SQLite and PostgreSQL both speak), so the table stays
-as small as the number of pages agents opened and a view costs one statement.
+One row per (agent, ticket) and per (agent, voter), rewritten on each GET of the page by one
+upsert (INSERT ... ON CONFLICT DO UPDATE, which SQLite and PostgreSQL both speak), so the table
+stays as small as the number of pages agents opened and a view costs one statement.
 """
 
 from dataclasses import dataclass
@@ -68,15 +68,21 @@ def _others(column, page_id: int, agent_id: int) -> list[OtherViewer]:
     return [OtherViewer(name, seen_at) for name, seen_at in rows]
 
 
-def ticket_viewed(agent_id: int, ticket_id: int) -> list[OtherViewer]:
-    """Record that the agent opened the ticket; the other agents who did lately, latest first."""
-    others = _others(RecentView.ticket_id, ticket_id, agent_id)
+def record_ticket_view(agent_id: int, ticket_id: int) -> None:
+    """The agent opened the ticket page now."""
     _upsert(agent_id, "ticket_id", ticket_id)
-    return others
 
 
-def voter_viewed(agent_id: int, voter_id: int) -> list[OtherViewer]:
-    """Record that the agent opened the voter file; the other agents who did lately."""
-    others = _others(RecentView.voter_id, voter_id, agent_id)
+def record_voter_view(agent_id: int, voter_id: int) -> None:
+    """The agent opened the voter file now."""
     _upsert(agent_id, "voter_id", voter_id)
-    return others
+
+
+def ticket_viewers(ticket_id: int, agent_id: int) -> list[OtherViewer]:
+    """The other agents who opened the ticket page lately, latest first."""
+    return _others(RecentView.ticket_id, ticket_id, agent_id)
+
+
+def voter_viewers(voter_id: int, agent_id: int) -> list[OtherViewer]:
+    """The other agents who opened the voter file lately, latest first."""
+    return _others(RecentView.voter_id, voter_id, agent_id)
