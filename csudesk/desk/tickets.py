@@ -31,6 +31,10 @@ def _ticket_or_404(ticket_id: int) -> Ticket:
     return ticket
 
 
+# The merge form shares the page with the transfer form: its field ids must differ.
+MERGE_PREFIX = "fusion"
+
+
 class MergedTicket(Exception):
     """A change posted to a ticket merged meanwhile: the page says where it went."""
 
@@ -134,12 +138,14 @@ def _ticket_page(ticket: Ticket, status: int = 200, changes=None, refused_text=N
     if request.method == "GET":
         # A form sent back with its errors is the same visit, not a new one.
         record_ticket_view(current_user.id, ticket.id)
-    note = forms.get("note_form") or NoteForm(formdata=None)
-    if changes is None:
+    note = forms.get("note_form")
+    if note is None:
+        # A note form sent back keeps the moment its page was loaded at.
+        note = NoteForm(formdata=None)
         note.derniere_activite.data = str(queries.latest_event_id(ticket))
     transfer = forms.get("transfer_form") or TransferForm(formdata=None)
     transfer.csu.choices = transfer_choices(ticket)
-    merge_form = forms.get("merge_form") or MergeForm(formdata=None)
+    merge_form = forms.get("merge_form") or MergeForm(formdata=None, prefix=MERGE_PREFIX)
     merge_form.into.choices = merge_choices(ticket)
     return uow.commit_then_render(
         "desk/ticket.html",
@@ -189,7 +195,7 @@ def add_note(ticket_id: int):
 def merge_ticket(ticket_id: int):
     """Merge this ticket into another of the same voter or contact address; 303 to the kept one."""
     ticket = _changeable_ticket_or_404(ticket_id)
-    form = MergeForm()
+    form = MergeForm(prefix=MERGE_PREFIX)
     form.into.choices = merge_choices(ticket)
     if not form.validate():
         return _ticket_page(ticket, 400, merge_form=form)

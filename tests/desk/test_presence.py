@@ -99,9 +99,7 @@ def test_a_note_after_someone_elses_change_asks_to_confirm_and_keeps_the_text(de
     assert "votre note n'est pas encore enregistrée" in asked.text
     assert "Colin Collègue : note « J&#39;ai rappelé Marie. »" in " ".join(asked.text.split())
     assert "Lien renvoyé, à &lt;rappeler&gt;." in asked.text  # still in the box
-    assert "Je confirme l&#39;envoi malgré ces changements" in asked.text or (
-        "Je confirme l'envoi malgré ces changements" in asked.text
-    )
+    assert "Je confirme l&#39;envoi malgré ces changements" in asked.text
     assert notes() == ["J'ai rappelé Marie."]
     shown = re.search(r'name="confirme" value="(\d+)"', asked.text).group(1)
     # Sent again without ticking the box: asked again.
@@ -127,6 +125,17 @@ def test_a_confirmation_covers_only_the_changes_it_showed(desk):
     page = " ".join(again.text.split())
     assert "Premier ajout." in page and "Ouvert → En attente" in page
     assert notes() == ["Premier ajout."]
+
+
+def test_a_note_sent_back_for_its_errors_keeps_the_moment_it_was_loaded(desk):
+    _, _, _, ticket, luc_browser, colin_browser = desk
+    url = f"/guichet/tickets/{ticket.id}"
+    loaded = note_form(luc_browser.get(url).text)
+    colin_browser.post(f"{url}/note", data={"text": "Entre-temps."})
+    empty = luc_browser.post(f"{url}/note", data={"text": " ", **loaded})
+    assert empty.status_code == 400 and note_form(empty.text) == loaded
+    asked = luc_browser.post(f"{url}/note", data={"text": "Enfin.", **note_form(empty.text)})
+    assert asked.status_code == 409 and notes() == ["Entre-temps."]
 
 
 def test_my_own_changes_ask_nothing(desk):

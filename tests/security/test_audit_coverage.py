@@ -193,7 +193,7 @@ def test_every_agent_action_is_audited_with_who_what_voter_when_where(
         voter=coded,
     )  # fmt: skip
     db.session.commit()
-    merged = {"into": str(ticket.id), "reason": "Doublon.", "confirm": "y"}
+    merged = {"fusion-into": str(ticket.id), "fusion-reason": "Doublon.", "fusion-confirm": "y"}
     ok(desk.post(f"/guichet/tickets/{twin.id}/fusion", data=merged))
     expected.append(("ticket.merge", agent, coded))
     queued = tickets.create_ticket(

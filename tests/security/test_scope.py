@@ -59,7 +59,11 @@ def form_data(endpoint: str, world: dict, values: dict) -> dict:
         "desk.take": {},
         "desk.change_status": {"status": "resolu"},
         "desk.transfer": {"csu": lille, "reason": "ramené à Lille"},
-        "desk.merge_ticket": {"into": "1", "reason": "fusion glissée", "confirm": "y"},
+        "desk.merge_ticket": {
+            "fusion-into": "1",
+            "fusion-reason": "fusion glissée",
+            "fusion-confirm": "y",
+        },
         "admin.set_active": {"actif": "0"},
         "admin.reset_password": {},
         "admin.change_role": {"role": "admin", "csu": lille},
