@@ -184,7 +184,6 @@ def add_note(ticket_id: int):
         seen = max(loaded_after, form.confirme.data or 0)
         if queries.events_after(ticket, seen, current_user.id):
             changes = queries.events_after(ticket, loaded_after, current_user.id)
-            form.confirme.data = None
             return _ticket_page(ticket, 409, changes=changes, note_form=form)
     tickets.add_note(current_actor(), ticket, form.text.data)
     flash("Note ajoutée.", "success")
@@ -200,6 +199,8 @@ def merge_ticket(ticket_id: int):
     if not form.validate():
         return _ticket_page(ticket, 400, merge_form=form)
     into = tickets.get_ticket_in_scope(current_actor(), int(form.into.data))
+    if into is None:
+        abort(404)
     try:
         merge(current_actor(), ticket, into, form.reason.data)
     except ServiceError as exc:

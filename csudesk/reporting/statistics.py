@@ -85,14 +85,13 @@ def _ticket_scope(csu_ids) -> list:
     return [] if csu_ids is None else [Ticket.csu_id.in_(csu_ids)]
 
 
-def _paris_days(period: Period):
-    """One row per Paris day with its UTC bounds (a UNION ALL: SQLite has no named VALUES).
-
-    For at most MAX_SERIES_DAYS days (series_period): one SELECT per day.
-    """
+def _count_per_day(period: Period, at, key, query) -> dict[date, dict[str, int]]:
+    """Rows of `query` counted per Paris day of their `at` column and per `key` (days with
+    none are absent). For at most MAX_SERIES_DAYS days (series_period): one SELECT per day."""
     if len(period.days()) > MAX_SERIES_DAYS:
         raise ValueError(f"a per-day series covers at most {MAX_SERIES_DAYS} days")
-    return union_all(
+    # One row per Paris day with its UTC bounds (a UNION ALL: SQLite has no named VALUES).
+    day_bounds = union_all(
         *[
             select(
                 literal(d.isoformat(), String).label("day"),
@@ -102,49 +101,33 @@ def _paris_days(period: Period):
             for d in period.days()
         ]
     ).subquery("paris_day")
-
-
-def _by_day(rows) -> dict[date, dict[str, int]]:
+    rows = db.session.execute(
+        query.add_columns(day_bounds.c.day, key, func.count())
+        .join(day_bounds, and_(at >= day_bounds.c.lo, at < day_bounds.c.hi))
+        .group_by(day_bounds.c.day, key)
+    )
     result: dict[date, dict[str, int]] = {}
-    for day, key, count in rows:
-        result.setdefault(date.fromisoformat(day), {})[key] = count
+    for day, value, count in rows:
+        result.setdefault(date.fromisoformat(day), {})[value] = count
     return result
 
 
 def tickets_per_day(period: Period, csu_ids) -> dict[date, dict[str, int]]:
     """Tickets opened each Paris day, by category (days without tickets are absent)."""
-    day_bounds = _paris_days(period)
-    return _by_day(
-        db.session.execute(
-            select(day_bounds.c.day, Ticket.category, func.count())
-            .select_from(Ticket)
-            .join(
-                day_bounds,
-                and_(Ticket.created_at >= day_bounds.c.lo, Ticket.created_at < day_bounds.c.hi),
-            )
-            .where(*_ticket_scope(csu_ids))
-            .group_by(day_bounds.c.day, Ticket.category)
-        )
-    )
+    query = select().select_from(Ticket).where(*_ticket_scope(csu_ids))
+    return _count_per_day(period, Ticket.created_at, Ticket.category, query)
 
 
 def events_per_day(period: Period, csu_ids, kinds=EXCHANGE_KINDS) -> dict[date, dict[str, int]]:
     """Ticket events of these kinds each Paris day (replies sent, mails received), by kind,
     for the tickets of the scope (days without any are absent)."""
-    day_bounds = _paris_days(period)
-    return _by_day(
-        db.session.execute(
-            select(day_bounds.c.day, TicketEvent.kind, func.count())
-            .select_from(TicketEvent)
-            .join(
-                day_bounds,
-                and_(TicketEvent.at >= day_bounds.c.lo, TicketEvent.at < day_bounds.c.hi),
-            )
-            .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .where(TicketEvent.kind.in_(kinds), *_ticket_scope(csu_ids))
-            .group_by(day_bounds.c.day, TicketEvent.kind)
-        )
+    query = (
+        select()
+        .select_from(TicketEvent)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.kind.in_(kinds), *_ticket_scope(csu_ids))
     )
+    return _count_per_day(period, TicketEvent.at, TicketEvent.kind, query)
 
 
 def tickets_opened(period: Period, csu_ids) -> int:

@@ -5,23 +5,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from csudesk.actor import Actor
 from csudesk.extensions import db
 from csudesk.tickets.models import Status, Ticket, TicketEvent
-from csudesk.tickets.services import create_ticket
-from tests.fixtures.factories import AuthActions, csu
-
-
-def phone_ticket(agent, csu_code="AC-09", **fields) -> Ticket:
-    ticket = create_ticket(
-        Actor.for_agent(agent),
-        csu=csu(csu_code),
-        category="lien_non_recu",
-        channel="telephone",
-        **fields,
-    )
-    db.session.commit()
-    return ticket
+from tests.fixtures.factories import AuthActions, phone_ticket
 
 
 @pytest.fixture

@@ -12,25 +12,12 @@ from csudesk.extensions import db
 from csudesk.tickets import queries
 from csudesk.tickets.merge import merge
 from csudesk.tickets.models import Ticket
-from csudesk.tickets.services import create_ticket
-from tests.fixtures.factories import csu
+from tests.fixtures.factories import phone_ticket
 from tests.fixtures.forms import contact_form_data
 
 
 def search(client, text: str):
     return client.post("/guichet/recherche", data={"courriel": text})
-
-
-def phone_ticket(agent, csu_code="AC-09", **fields) -> Ticket:
-    ticket = create_ticket(
-        Actor.for_agent(agent),
-        csu=csu(csu_code),
-        category="lien_non_recu",
-        channel="telephone",
-        **fields,
-    )
-    db.session.commit()
-    return ticket
 
 
 @pytest.mark.parametrize(

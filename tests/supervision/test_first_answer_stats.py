@@ -4,7 +4,7 @@ Figures computed by hand on a fixed data set; the events are written directly (a
 without its outbox mail is enough for the statistics).
 """
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import pytest
 
@@ -16,24 +16,14 @@ from csudesk.reporting.statistics import Period
 from csudesk.tickets import services as tickets
 from tests.fixtures.factories import csu
 
-from .conftest import actor_of, note_at, status_at, ticket_at
+from .conftest import OCTOBER_ELECTION, actor_of, note_at, status_at, ticket_at, utc
 
-ELECTION = {
-    "name": "Élections de test",
-    "portal_opens": "2026-10-01T09:00",
-    "vote_opens": "2026-10-20T08:00",
-    "vote_closes": "2026-11-05T17:00",
-}
 PERIOD = Period(date(2026, 10, 24), date(2026, 10, 28))
-
-
-def utc(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 10, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture
 def app_config(app_config):
-    app_config["ELECTION"] = ELECTION
+    app_config["ELECTION"] = OCTOBER_ELECTION
     return app_config
 
 
