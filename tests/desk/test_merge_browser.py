@@ -5,6 +5,7 @@ import re
 import pytest
 
 from csudesk.extensions import db
+from tests.fixtures.browser import sign_in_desk
 from tests.fixtures.factories import AGENT_PASSWORD, phone_ticket
 
 pytestmark = pytest.mark.browser
@@ -19,11 +20,7 @@ def test_find_a_ticket_by_reference_and_merge_its_duplicate(
     duplicate = phone_ticket(agent, voter=voter)
     db.session.commit()
 
-    page.goto(live_server.url + "/connexion")
-    page.get_by_label("Adresse électronique professionnelle").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(AGENT_PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
-    page.get_by_role("heading", name=re.compile("Guichet")).wait_for()
+    sign_in_desk(page, live_server.url, agent.email, AGENT_PASSWORD)
 
     page.get_by_label("Adresse électronique professionnelle ou référence de ticket").fill(
         f"[CSU {duplicate.reference}]"
