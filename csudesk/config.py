@@ -67,6 +67,8 @@ CHALLENGE_FIRST_DELAY_MINUTES = 1
 CHALLENGE_LOCK_MINUTES = 30
 # A correct check at the desk allows one vote-code link within this time.
 CHALLENGE_PROOF_MINUTES = 15
+# The ticket page and the voter file name the other agents who opened them this recently.
+RECENT_VIEW_MINUTES = 10
 
 # Mail (Flask-Mail) and the outbox sender.
 MAIL_SERVER = "127.0.0.1"

@@ -9,6 +9,7 @@ from csudesk.links.models import OneTimeLink
 from csudesk.mail.models import OutboxMail
 from csudesk.roll.models import VoteCode, VoteCodeReissue, Voter, VoterAccount, VoterEmail
 from csudesk.tickets.models import Ticket, TicketEvent
+from csudesk.tickets.presence import RecentView
 
 __all__ = [
     "CSU",
@@ -18,6 +19,7 @@ __all__ = [
     "InboundMessage",
     "OneTimeLink",
     "OutboxMail",
+    "RecentView",
     "ResponseTemplate",
     "SelfServiceRequest",
     "Ticket",

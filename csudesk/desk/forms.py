@@ -3,13 +3,14 @@
 from wtforms import (
     BooleanField,
     HiddenField,
+    IntegerField,
     PasswordField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from csudesk.forms import Form, choices
 from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS, Status
@@ -20,10 +21,11 @@ CHANNEL_CHOICES = choices((k, v) for k, v in CHANNEL_LABELS.items() if k != "for
 
 
 class EmailSearchForm(Form):
-    """Sent by POST (CSRF-protected): a voter's address never goes into a URL."""
+    """Sent by POST (CSRF-protected): a voter's address never goes into a URL. It also takes
+    a ticket reference ("2026-000116"), which opens the ticket."""
 
     courriel = StringField(
-        "Adresse électronique professionnelle",
+        "Adresse électronique professionnelle ou référence de ticket",
         validators=[DataRequired("Saisissez une adresse."), Length(max=254)],
         render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "email"},
     )
@@ -90,6 +92,14 @@ class NoteForm(Form):
     text = TextAreaField(
         "Ajouter une note", validators=[DataRequired("La note est vide."), Length(max=5000)]
     )
+    # The id of the ticket's latest event when the page was loaded: a note posted after
+    # another agent added an event asks to confirm first.
+    derniere_activite = HiddenField(validators=[Optional()])
+    # Checked on the confirmation page; its value is the latest event the agent was shown.
+    confirme = IntegerField(
+        "Je confirme l'envoi malgré ces changements",
+        validators=[Optional(), NumberRange(min=0)],
+    )
 
 
 class StatusForm(Form):
@@ -122,3 +132,15 @@ class ReplyForm(Form):
     derniere_activite = HiddenField()
     # The mail of the ticket this reply answers (its event), when the agent picked one.
     reponse_a = HiddenField()
+
+
+class MergeForm(Form):
+    into = SelectField("Ticket à conserver", validators=[InputRequired("Choisissez le ticket.")])
+    reason = TextAreaField(
+        "Motif de la fusion",
+        validators=[DataRequired("Indiquez le motif de la fusion."), Length(max=5000)],
+    )
+    confirm = BooleanField(
+        "Je confirme : ce ticket sera fermé et son historique rejoindra le ticket conservé",
+        validators=[DataRequired("Cochez la case pour confirmer la fusion.")],
+    )

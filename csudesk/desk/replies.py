@@ -19,13 +19,13 @@ from csudesk.conversation.replies import (
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.forms import choices, populate_errors
-from csudesk.security import bounded_int
+from csudesk.querystring import bounded_int
 from csudesk.tickets.models import Ticket, TicketEvent
 from csudesk.tickets.queries import events_after, latest_event_id
 
 from .blueprint import bp
 from .forms import NoteForm, ReplyForm
-from .tickets import _ticket_or_404, _ticket_page
+from .tickets import ticket_or_404, ticket_page
 
 INSERT, PREVIEW, EDIT, SEND = "inserer", "previsualiser", "modifier", "envoyer"
 
@@ -67,7 +67,7 @@ def _reply_page(ticket: Ticket, form: ReplyForm, status: int = 200, **context):
 @bp.route("/tickets/<int:ticket_id>/repondre", methods=["GET", "POST"])
 def reply(ticket_id: int):
     """Write a reply to the voter, preview it as it will leave, send it."""
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     form = ReplyForm()
     form.to.choices = choices(reply_recipients(ticket))
     if request.method == "GET":
@@ -125,7 +125,7 @@ def reply(ticket_id: int):
 @bp.post("/tickets/<int:ticket_id>/note/reponse-type")
 def insert_note_response(ticket_id: int):
     """Insert a réponse type at the end of the note being written (the no-JavaScript path)."""
-    ticket = _ticket_or_404(ticket_id)
+    ticket = ticket_or_404(ticket_id)
     form = NoteForm()
     form.text.data, inserted = _insert_response(ticket, form.text.data)
-    return _ticket_page(ticket, 200 if inserted else 400, note_form=form)
+    return ticket_page(ticket, 200 if inserted else 400, note_form=form)

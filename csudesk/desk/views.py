@@ -1,6 +1,6 @@
 """Desk home, voter lookup (by work address or by name) and the voter file."""
 
-from flask import redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from csudesk import uow
@@ -17,8 +17,9 @@ from csudesk.forms import choices
 from csudesk.roll import accounts
 from csudesk.roll.services import find_voter_by_email, search_voters_by_name
 from csudesk.text import normalize_email
-from csudesk.tickets.models import Ticket
-from csudesk.tickets.queries import open_tickets_assigned_to
+from csudesk.tickets.models import Status, Ticket
+from csudesk.tickets.presence import record_voter_view, voter_viewers
+from csudesk.tickets.queries import open_tickets_assigned_to, parse_reference, ticket_by_reference
 
 from .blueprint import bp, scope, voter_in_scope_or_404
 from .forms import (
@@ -69,6 +70,9 @@ def _search_by_email():
     form = EmailSearchForm()
     if not form.validate():
         return _results_page(email_form=form, status=400)
+    reference = parse_reference(form.courriel.data)
+    if reference is not None:
+        return _open_ticket(form, reference)
     address = normalize_email(form.courriel.data)
     found = find_voter_by_email(address)
     actor = current_actor()
@@ -86,6 +90,30 @@ def _search_by_email():
         return _results_page(email_form=form, other_csu=other_csu)
     audit.record(actor, "voter.lookup", voter_id=voter_id, by="email", found=True, in_scope=True)
     return redirect(url_for("desk.voter", voter_id=voter_id), 303)
+
+
+def _open_ticket(form: EmailSearchForm, reference: str):
+    """303 to the ticket (to the kept one for a merged ticket) if the agent's scope covers it;
+    another CSU's ticket gets the same 404 answer as an unknown reference."""
+    ticket = ticket_by_reference(reference)
+    in_scope = ticket is not None and scope_covers(ticket.csu_id)
+    audit.record(
+        current_actor(),
+        "ticket.lookup",
+        voter_id=ticket.voter_id if in_scope else None,
+        ticket_id=ticket.id if ticket is not None else None,
+        by="reference",
+        query=reference,
+        found=ticket is not None,
+        in_scope=in_scope,
+    )
+    if not in_scope:
+        return _results_page(email_form=form, ticket_not_found=reference, status=404)
+    kept = ticket.merged_into if ticket.status == Status.MERGED else None
+    if kept is not None and scope_covers(kept.csu_id):
+        flash(f"Le ticket {ticket.reference} a été fusionné dans {kept.reference} : le voici.")
+        ticket = kept
+    return redirect(url_for("desk.ticket", ticket_id=ticket.id), 303)
 
 
 def _search_by_name():
@@ -190,6 +218,10 @@ def voter_page(
     """
     file = voter_file(found, scope())
     challenge_ok = challenge_verified(found.id)
+    others = voter_viewers(found.id, current_user.id)
+    if request.method == "GET":
+        # A form sent back with its errors is the same visit, not a new one.
+        record_voter_view(current_user.id, found.id)
     if audit_action is not None:
         audit.record(current_actor(), audit_action, voter_id=found.id, **(audit_details or {}))
     all_forms = action_forms(found, file.open_tickets)
@@ -204,4 +236,6 @@ def voter_page(
         voting_open=election().voting_open(utcnow()),
         challenge_ok=challenge_ok,
         challenge_locked=accounts.challenge_locked_until(found, accounts.DESK),
+        others=others,
+        now=utcnow(),
     )

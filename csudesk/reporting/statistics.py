@@ -4,13 +4,12 @@ Every figure takes `csu_ids` (None: every CSU) and Paris calendar days, so a CSU
 sees only its cell and a day is the day the person on the phone lived.
 """
 
-import math
 import statistics as pystats
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, and_, func, literal, select, union_all
+from sqlalchemy import String, and_, func, literal, or_, select, union_all
 
 from csudesk.agents.models import Agent
 from csudesk.audit.models import AuditEntry
@@ -20,7 +19,7 @@ from csudesk.elections.calendar import Calendar, paris_day, paris_midnight
 from csudesk.extensions import db
 from csudesk.links.models import LinkPurpose, OneTimeLink
 from csudesk.roll.models import VoteCodeReissue, Voter
-from csudesk.tickets.models import OPEN_STATUSES, Status, Ticket
+from csudesk.tickets.models import OPEN_STATUSES, Status, Ticket, TicketEvent
 
 MAX_PERIOD_DAYS = 366
 # The per-day series covers at most the period's last MAX_SERIES_DAYS days: a campaign
@@ -42,6 +41,10 @@ NOT_DESK_WORK = ("auth.", "agent.", "audit.", "supervision.", "export.")
 # How long after the vote closes the dashboard still opens on the election by default.
 CAMPAIGN_GRACE_DAYS = 30
 RECENT_DAYS = 30
+# Ticket events: a reply sent from the ticket, a mail that came in (csudesk.conversation).
+REPLY = "reply"
+MAIL_IN = "mail_in"
+EXCHANGE_KINDS = (REPLY, MAIL_IN)
 
 
 @dataclass(frozen=True)
@@ -82,11 +85,9 @@ def _ticket_scope(csu_ids) -> list:
     return [] if csu_ids is None else [Ticket.csu_id.in_(csu_ids)]
 
 
-def tickets_per_day(period: Period, csu_ids) -> dict[date, dict[str, int]]:
-    """Tickets opened each Paris day, by category (days without tickets are absent).
-
-    For at most MAX_SERIES_DAYS days (series_period): one SELECT per day.
-    """
+def _count_per_day(period: Period, at, key, query) -> dict[date, dict[str, int]]:
+    """Rows of `query` counted per Paris day of their `at` column and per `key` (days with
+    none are absent). For at most MAX_SERIES_DAYS days (series_period): one SELECT per day."""
     if len(period.days()) > MAX_SERIES_DAYS:
         raise ValueError(f"a per-day series covers at most {MAX_SERIES_DAYS} days")
     # One row per Paris day with its UTC bounds (a UNION ALL: SQLite has no named VALUES).
@@ -101,19 +102,32 @@ def tickets_per_day(period: Period, csu_ids) -> dict[date, dict[str, int]]:
         ]
     ).subquery("paris_day")
     rows = db.session.execute(
-        select(day_bounds.c.day, Ticket.category, func.count())
-        .select_from(Ticket)
-        .join(
-            day_bounds,
-            and_(Ticket.created_at >= day_bounds.c.lo, Ticket.created_at < day_bounds.c.hi),
-        )
-        .where(*_ticket_scope(csu_ids))
-        .group_by(day_bounds.c.day, Ticket.category)
+        query.add_columns(day_bounds.c.day, key, func.count())
+        .join(day_bounds, and_(at >= day_bounds.c.lo, at < day_bounds.c.hi))
+        .group_by(day_bounds.c.day, key)
     )
     result: dict[date, dict[str, int]] = {}
-    for day, category, count in rows:
-        result.setdefault(date.fromisoformat(day), {})[category] = count
+    for day, value, count in rows:
+        result.setdefault(date.fromisoformat(day), {})[value] = count
     return result
+
+
+def tickets_per_day(period: Period, csu_ids) -> dict[date, dict[str, int]]:
+    """Tickets opened each Paris day, by category (days without tickets are absent)."""
+    query = select().select_from(Ticket).where(*_ticket_scope(csu_ids))
+    return _count_per_day(period, Ticket.created_at, Ticket.category, query)
+
+
+def events_per_day(period: Period, csu_ids, kinds=EXCHANGE_KINDS) -> dict[date, dict[str, int]]:
+    """Ticket events of these kinds each Paris day (replies sent, mails received), by kind,
+    for the tickets of the scope (days without any are absent)."""
+    query = (
+        select()
+        .select_from(TicketEvent)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(TicketEvent.kind.in_(kinds), *_ticket_scope(csu_ids))
+    )
+    return _count_per_day(period, TicketEvent.at, TicketEvent.kind, query)
 
 
 def tickets_opened(period: Period, csu_ids) -> int:
@@ -149,46 +163,138 @@ def backlog_by_csu(csu_ids) -> list[Backlog]:
     return [Backlog(*row) for row in rows]
 
 
-def _seconds_to_resolve():
+def _seconds_between(start, end):
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.extract("epoch", Ticket.resolved_at - Ticket.created_at)
-    return (func.julianday(Ticket.resolved_at) - func.julianday(Ticket.created_at)) * 86400.0
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
 @dataclass(frozen=True)
 class Resolution:
-    resolved: int
+    resolved: int  # how many tickets the figures cover (resolved, or answered)
     median_seconds: float | None
     p90_seconds: float | None
 
 
-def resolution_times(period: Period, csu_ids) -> Resolution:
-    """Median and 90th percentile of creation-to-resolution time of the tickets resolved in
-    the period (linear interpolation between ranks, as PostgreSQL's percentile_cont)."""
-    seconds = _seconds_to_resolve()
-    where = [
+NO_TIMES = Resolution(0, None, None)
+
+
+def _interpolated(values: dict[int, float], n: int, tenths: int) -> float:
+    """The tenths/10 percentile of n sorted values, given those at the ranks it needs
+    (linear interpolation between ranks, as PostgreSQL's percentile_cont)."""
+    low, rest = divmod(tenths * (n - 1), 10)
+    upper = values.get(low + 1, values[low])
+    return values[low] + rest / 10 * (upper - values[low])
+
+
+def _percentiles(seconds, where: list, group=None, join=None) -> dict:
+    """Count, median and 90th percentile of `seconds` over the Ticket rows of `where`, per
+    `group` (one None key without): one query, whose window functions (SQLite 3.25+ and
+    PostgreSQL) number the rows so that only the four ranks the percentiles need come back."""
+    partition = [group] if group is not None else []
+    ranked = select(
+        (group if group is not None else literal(None, String)).label("g"),
+        seconds.label("s"),
+        (func.row_number().over(partition_by=partition, order_by=seconds) - 1).label("r"),
+        func.count().over(partition_by=partition).label("n"),
+    ).select_from(Ticket)
+    if join is not None:
+        ranked = ranked.join(*join)
+    ranked = ranked.where(*where).subquery()
+    median_low = (ranked.c.n - 1) // 2
+    p90_low = (9 * (ranked.c.n - 1)) // 10
+    rows = db.session.execute(
+        select(ranked.c.g, ranked.c.n, ranked.c.r, ranked.c.s).where(
+            or_(
+                ranked.c.r == median_low,
+                ranked.c.r == median_low + 1,
+                ranked.c.r == p90_low,
+                ranked.c.r == p90_low + 1,
+            )
+        )
+    )
+    found: dict = {}
+    for g, n, r, value in rows:
+        found.setdefault(g, (n, {}))[1][r] = float(value)
+    return {
+        g: Resolution(n, _interpolated(values, n, 5), _interpolated(values, n, 9))
+        for g, (n, values) in found.items()
+    }
+
+
+def _resolved_in(period: Period, csu_ids) -> list:
+    return [
         Ticket.status == Status.RESOLVED,
         Ticket.resolved_at >= period.start,
         Ticket.resolved_at < period.end,
         *_ticket_scope(csu_ids),
     ]
-    n = db.session.scalar(select(func.count()).select_from(Ticket).where(*where))
-    if not n:
-        return Resolution(0, None, None)
 
-    def percentile(p: float) -> float:
-        rank = p * (n - 1)
-        low = math.floor(rank)
-        pair = [
-            float(v)
-            for v in db.session.scalars(
-                select(seconds).where(*where).order_by(seconds).offset(low).limit(2)
-            )
-        ]
-        upper = pair[1] if len(pair) > 1 else pair[0]
-        return pair[0] + (rank - low) * (upper - pair[0])
 
-    return Resolution(n, percentile(0.5), percentile(0.9))
+def _first_replies():
+    """Each ticket's first reply: the first event of kind "reply" (a mail sent from it)."""
+    return (
+        select(TicketEvent.ticket_id, func.min(TicketEvent.at).label("first_at"))
+        .where(TicketEvent.kind == REPLY)
+        .group_by(TicketEvent.ticket_id)
+        .subquery("first_reply")
+    )
+
+
+def _first_answer_query(period: Period, csu_ids):
+    first = _first_replies()
+    where = [first.c.first_at >= period.start, first.c.first_at < period.end]
+    return (
+        _seconds_between(Ticket.created_at, first.c.first_at),
+        where + _ticket_scope(csu_ids),
+        (first, first.c.ticket_id == Ticket.id),
+    )
+
+
+def resolution_times(period: Period, csu_ids) -> Resolution:
+    """Median and 90th percentile of creation-to-resolution time of the tickets resolved in
+    the period (linear interpolation between ranks, as PostgreSQL's percentile_cont)."""
+    seconds = _seconds_between(Ticket.created_at, Ticket.resolved_at)
+    return _percentiles(seconds, _resolved_in(period, csu_ids)).get(None, NO_TIMES)
+
+
+def first_answer_times(period: Period, csu_ids) -> Resolution:
+    """Median and 90th percentile of the time from a ticket's creation to its first reply,
+    over the tickets first answered in the period. A note or an action is no answer: only a
+    reply the voter received counts."""
+    seconds, where, join = _first_answer_query(period, csu_ids)
+    return _percentiles(seconds, where, join=join).get(None, NO_TIMES)
+
+
+@dataclass(frozen=True)
+class CsuTimes:
+    code: str
+    name: str
+    first_answer: Resolution
+    resolution: Resolution
+
+
+def times_by_csu(period: Period, csu_ids) -> list[CsuTimes]:
+    """Time to first answer and time to resolution per CSU of the scope (CSUs with neither in
+    the period are left out), by CSU code."""
+    seconds, where, join = _first_answer_query(period, csu_ids)
+    answered = _percentiles(seconds, where, group=Ticket.csu_id, join=join)
+    resolved = _percentiles(
+        _seconds_between(Ticket.created_at, Ticket.resolved_at),
+        _resolved_in(period, csu_ids),
+        group=Ticket.csu_id,
+    )
+    ids = set(answered) | set(resolved)
+    if not ids:
+        return []
+    csus = db.session.execute(select(CSU.id, CSU.code, CSU.name).where(CSU.id.in_(ids)))
+    return sorted(
+        (
+            CsuTimes(code, name, answered.get(id_, NO_TIMES), resolved.get(id_, NO_TIMES))
+            for id_, code, name in csus
+        ),
+        key=lambda row: row.code,
+    )
 
 
 def _agents_in(csu_ids):

@@ -14,6 +14,10 @@ from .forms import PeriodForm
 from .labels import action_label
 
 CHANNELS = {"desk": "Guichet (agent)", "self_service": "Libre-service (électeur)"}
+EXCHANGES = {
+    statistics.REPLY: "Réponses envoyées",
+    statistics.MAIL_IN: "Courriels reçus",
+}
 LINK_ROWS = {
     "activation": "Liens d'activation",
     "password_reset": "Liens de réassort du mot de passe",
@@ -36,6 +40,13 @@ def duration(seconds: float | None) -> str:
 
 
 bp.add_app_template_filter(duration, "duree")
+
+
+def from_first_busy_day(rows: list) -> tuple[list, int]:
+    """The rows from the first day with a figure, and how many quiet days came before: a table
+    and its chart start there, not after weeks of zeros."""
+    quiet = next((i for i, (_, values) in enumerate(rows) if any(values)), len(rows))
+    return rows[quiet:], quiet
 
 
 @bp.get("/")
@@ -65,9 +76,11 @@ def dashboard():
     day_rows = [
         (day, [per_day.get(day, {}).get(c, 0) for c in categories]) for day in series.days()
     ]
-    # The table and the chart start at the first day with a ticket, not weeks of zeros.
-    quiet_days = next((i for i, (_, v) in enumerate(day_rows) if any(v)), len(day_rows))
-    day_rows = day_rows[quiet_days:]
+    day_rows, quiet_days = from_first_busy_day(day_rows)
+    exchanges = statistics.events_per_day(series, csu_ids)
+    exchange_rows, _ = from_first_busy_day(
+        [(day, [exchanges.get(day, {}).get(k, 0) for k in EXCHANGES]) for day in series.days()]
+    )
     backlog = statistics.backlog_by_csu(csu_ids)
     actions = statistics.actions_by_type(period, csu_ids)
     links = statistics.links_by_channel(period, csu_ids)
@@ -98,6 +111,13 @@ def dashboard():
             [(csu_short_name(b.name), [b.open]) for b in backlog[:15]], ["Tickets ouverts"]
         ),
         resolution=statistics.resolution_times(period, csu_ids),
+        first_answer=statistics.first_answer_times(period, csu_ids),
+        times_by_csu=statistics.times_by_csu(period, csu_ids),
+        exchange_series=list(EXCHANGES.values()),
+        exchange_rows=exchange_rows,
+        exchanges_chart=charts.stacked_columns(
+            [(d.strftime("%d/%m"), v) for d, v in exchange_rows], list(EXCHANGES.values())
+        ),
         actions=actions,
         actions_chart=charts.horizontal_bars(
             [(action_label(a), [n]) for a, n in actions[:12]], ["Actions"]

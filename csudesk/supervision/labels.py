@@ -23,6 +23,8 @@ ACTION_LABELS = {
     "ticket.reply": "Réponse par courriel depuis un ticket",
     "ticket.mail_in": "Courriel reçu ajouté à un ticket",
     "mail.bounce": "Courriel marqué rejeté (avis de non-remise)",
+    "ticket.merge": "Fusion d'un ticket dans un autre",
+    "ticket.lookup": "Recherche d'un ticket par sa référence",
     "link.activation": "Envoi d'un lien d'activation",
     "link.password_reset": "Envoi d'un lien de réassort du mot de passe",
     "link.vote_code": "Envoi d'un lien de réassort du code de vote",
@@ -76,6 +78,8 @@ DETAIL_LABELS = {
     "mailbox": "boîte aux lettres",
     "result": "suite donnée",
     "status_code": "code d'état",
+    "into": "fusionné dans",
+    "moved": "tickets fusionnés repris",
     "invalid_form": "formulaire invalide",
     "kind": "demande",
     "last_name": "nom",
@@ -103,7 +107,7 @@ DETAIL_LABELS = {
 }
 # Coded values worth translating, per key (anything else is shown as recorded).
 VALUE_LABELS: dict[str, dict[str, str]] = {
-    "by": {"email": "courriel", "name": "nom"},
+    "by": {"email": "courriel", "name": "nom", "reference": "référence"},
     "category": dict(CATEGORY_LABELS),
     "categorie": dict(CATEGORY_LABELS),
     "channel": dict(CHANNEL_LABELS),

@@ -192,6 +192,16 @@ def test_every_agent_action_is_audited_with_who_what_voter_when_where(
     reply = {"to": coded.emails[0].address, "body": "Votre notice part.", "etape": "envoyer"}
     ok(desk.post(f"{url}/repondre", data=reply))
     expected.append(("ticket.reply", agent, coded))
+    ok(desk.post("/guichet/recherche", data={"courriel": ticket.reference}))
+    expected.append(("ticket.lookup", agent, coded))
+    twin = tickets.create_ticket(
+        Actor.system(), csu=csu("AC-09"), category="lien_non_recu", channel="telephone",
+        voter=coded,
+    )  # fmt: skip
+    db.session.commit()
+    merged = {"fusion-into": str(ticket.id), "fusion-reason": "Doublon.", "fusion-confirm": "y"}
+    ok(desk.post(f"/guichet/tickets/{twin.id}/fusion", data=merged))
+    expected.append(("ticket.merge", agent, coded))
     queued = tickets.create_ticket(
         Actor.system(), csu=csu("AC-09"), category="lien_non_recu", channel="courriel",
         voter=fresh,

@@ -21,6 +21,9 @@ CHANGING_RULES = sorted(
 # GET requests may append audit entries (SECURITY.md 18: a lookup, an export is audited);
 # no other table may gain, lose or change a row.
 APPENDABLE_ON_GET = {AUDIT_TABLE}
+# The presence line's record of who opened a ticket or a voter file, rewritten on each view: a
+# trace of reading, like the audit trail, not a change of anything the desk acts on.
+VIEW_TRACES = {"recent_view"}
 
 
 @pytest.fixture
@@ -223,6 +226,7 @@ def test_no_get_changes_a_row(world, who):
                 response = client.get(url, buffered=True)  # the export streams
                 response.close()  # a static file is served from an open file
                 changes = changed_tables(before, snapshot(), APPENDABLE_ON_GET)
+                changes = {t: c for t, c in changes.items() if t not in VIEW_TRACES}
                 if changes:
                     problems.append(f"GET {url} as {who} changed {changes}")
                 if response.status_code >= 500:

@@ -93,6 +93,8 @@ REVIEWED = {
         "id", "at", "actor", "agent_id", "action", "voter_id", "ticket_id", "target_agent_id",
         "ip", "details", "prev_hash", "hash",
     },
+    # Who opened which ticket page or voter file lately (the desk's presence line).
+    "recent_view": {"id", "agent_id", "ticket_id", "voter_id", "seen_at"},
 }  # fmt: skip
 # Words (name parts, English and French) that would hold a ballot, a choice, a list or
 # candidate voted for, a participation mark or the time of a vote.

@@ -64,6 +64,11 @@ def form_data(endpoint: str, world: dict, values: dict) -> dict:
         "desk.transfer": {"csu": lille, "reason": "ramené à Lille"},
         "supervision.response_template": {"title": "Prise", "category": "", "body": "x"},
         "supervision.set_response_template_active": {"actif": "0"},
+        "desk.merge_ticket": {
+            "fusion-into": "1",
+            "fusion-reason": "fusion glissée",
+            "fusion-confirm": "y",
+        },
         "admin.set_active": {"actif": "0"},
         "admin.reset_password": {},
         "admin.change_role": {"role": "admin", "csu": lille},

@@ -1,6 +1,6 @@
 """Accounts of two CSUs and the national one, and tickets dated through the real services."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
@@ -13,6 +13,18 @@ from tests.fixtures.factories import csu
 
 LILLE_UAI = "0590001F"  # AC-09
 VERSAILLES_UAI = "0781234T"  # AC-25
+# The statistics tests' calendar, and their days of October 2026.
+OCTOBER_ELECTION = {
+    "name": "Élections de test",
+    "portal_opens": "2026-10-01T09:00",
+    "vote_opens": "2026-10-20T08:00",
+    "vote_closes": "2026-11-05T17:00",
+}
+
+
+def utc(day: int, hour: int, minute: int = 0) -> datetime:
+    """That time of that October 2026 day, in UTC."""
+    return datetime(2026, 10, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture

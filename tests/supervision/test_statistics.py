@@ -18,24 +18,22 @@ from csudesk.reporting.statistics import Period
 from csudesk.roll import accounts
 from tests.fixtures.factories import csu
 
-from .conftest import LILLE_UAI, VERSAILLES_UAI, actor_of, status_at, ticket_at
+from .conftest import (
+    LILLE_UAI,
+    OCTOBER_ELECTION,
+    VERSAILLES_UAI,
+    actor_of,
+    status_at,
+    ticket_at,
+    utc,
+)
 
-ELECTION = {
-    "name": "Élections de test",
-    "portal_opens": "2026-10-01T09:00",
-    "vote_opens": "2026-10-20T08:00",
-    "vote_closes": "2026-11-05T17:00",
-}
 PERIOD = Period(date(2026, 10, 24), date(2026, 10, 28))
-
-
-def utc(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 10, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.fixture
 def app_config(app_config):
-    app_config["ELECTION"] = ELECTION
+    app_config["ELECTION"] = OCTOBER_ELECTION
     return app_config
 
 
