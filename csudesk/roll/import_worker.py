@@ -89,9 +89,9 @@ class RollImporter:
         try:
             ensure_indexes()
             first_load = self.last_old_id == 0
-            if first_load:
-                drop_secondary_indexes()
             try:
+                if first_load:
+                    drop_secondary_indexes()
                 self._read(source)
             finally:
                 if first_load:

@@ -66,7 +66,7 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
     assert " SQL queries per page; " in rows[6].note
     # The same-work anchor serves the page's own HTML, byte for byte but the CSRF tokens.
     assert "same HTML as the page: yes;" in rows[7].note
-    assert "views.voter_page " in rows[8].note and rows[8].measured.endswith(" ms")
+    assert "voter_file.voter_file " in rows[8].note and rows[8].measured.endswith(" ms wall")
     assert " SQL statements per submission; " in rows[10].note
     assert "limits per address and per IP raised" in rows[10].note
     assert rows[12].measured.count(" MB") == 2 and rows[12].anchor.count(" MB") == 2
