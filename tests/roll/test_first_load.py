@@ -55,8 +55,9 @@ def test_the_secondary_indexes_are_the_non_unique_ones_of_the_voter_tables():
     }
 
 
-def test_a_first_load_builds_the_indexes_after_the_rows(directory, tmp_path, monkeypatch):
-    monkeypatch.setattr(importer_module, "BATCH", 40)
+@pytest.fixture
+def indexes_while_writing(monkeypatch) -> list[set[str]]:
+    """The secondary indexes present as each batch is written, batch after batch."""
     during: list[set[str]] = []
     real_write = importer_module.RollImporter._write
 
@@ -65,23 +66,24 @@ def test_a_first_load_builds_the_indexes_after_the_rows(directory, tmp_path, mon
         real_write(self, rows)
 
     monkeypatch.setattr(importer_module.RollImporter, "_write", watch)
+    return during
+
+
+def test_a_first_load_builds_the_indexes_after_the_rows(
+    directory, tmp_path, monkeypatch, indexes_while_writing
+):
+    during = indexes_while_writing
+    monkeypatch.setattr(importer_module, "BATCH", 40)
     report = import_roll(generated(tmp_path, 100))
     assert report.created == 100
     assert len(during) == 3 and all(names == set() for names in during)
     assert present_indexes() == {index.name for index in secondary_indexes()}
 
 
-def test_an_import_into_a_filled_roll_keeps_its_indexes(directory, tmp_path, monkeypatch):
-    path = generated(tmp_path, 60)
-    import_roll(path)
-    during: list[set[str]] = []
-    real_write = importer_module.RollImporter._write
-
-    def watch(self, rows):
-        during.append(present_indexes())
-        real_write(self, rows)
-
-    monkeypatch.setattr(importer_module.RollImporter, "_write", watch)
+def test_an_import_into_a_filled_roll_keeps_its_indexes(directory, tmp_path, indexes_while_writing):
+    import_roll(generated(tmp_path, 60))
+    during = indexes_while_writing
+    during.clear()  # the first load's batches
     with count_queries() as statements:
         import_roll(generated(tmp_path, 80, seed=8))
     all_indexes = {index.name for index in secondary_indexes()}
