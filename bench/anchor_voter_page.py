@@ -328,6 +328,13 @@ def create_app() -> Flask:
     for rule, endpoint in known.rules:
         if endpoint != "desk.voter":
             app.add_url_rule(rule, endpoint, _not_served)
+
+    def close() -> None:
+        """Close the worker's connection (a caller running the app in its own process)."""
+        if "connection" in state:
+            state.pop("connection").close()
+
+    app.extensions["close_anchor_connection"] = close
     return app
 
 

@@ -210,9 +210,13 @@ def in_process_cost(database: Database, paths: list[str], cookie: str) -> Row:
     try:
         from bench.anchor_voter_page import create_app as same_work_anchor
 
-        anchor_client = _client_with(same_work_anchor().test_client(), cookie)
-        _time_pages(anchor_client, pages[:20])
-        anchor_seconds = _time_pages(anchor_client, pages)
+        anchor_app = same_work_anchor()
+        anchor_client = _client_with(anchor_app.test_client(), cookie)
+        try:
+            _time_pages(anchor_client, pages[:20])
+            anchor_seconds = _time_pages(anchor_client, pages)
+        finally:
+            anchor_app.extensions["close_anchor_connection"]()
     finally:
         for key, value in previous.items():
             if value is None:
