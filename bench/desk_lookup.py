@@ -5,9 +5,19 @@ loads the page the agent lands on, `GET /guichet/electeurs/<id>`, through gunico
 8 connections), beside bench.anchor_app's bare route (one indexed query, a precompiled
 template) in the same set-up. The voters are those of the agent's CSU, cycled through by wrk.
 The SQL count covers both requests of a lookup: the POST and the voter file.
+
+The same page is also run beside bench.anchor_voter_page, its same-work anchor (the page's
+statements, audit append and template through the raw driver), in the same set-up and with
+the same session cookie, and measured in one process (no HTTP, no second worker) with a
+profile of where the time goes, beside the same-work anchor in one process.
 """
 
+import cProfile
+import os
+import pstats
 import random
+import re
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -22,6 +32,10 @@ from csudesk.roll.models import Voter, VoterEmail
 FIGURE = "desk lookup by e-mail"
 TARGET_SHARE = 0.5
 TARGET_P99_SECONDS = 0.025
+TARGET_PAGE_SECONDS = 0.003
+IN_PROCESS_PAGES = 300
+PROFILE_ENTRIES = 8
+_TOKENS = re.compile(r'value="[A-Za-z0-9._-]{40,}"')
 AGENT_EMAIL = "agent.bench@csudesk.example"
 AGENT_PASSWORD = "bench agent passphrase, not a secret"
 ADDRESSES = 500
@@ -103,9 +117,27 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
         "bench.anchor_app:create_app()", database.anchor_env(), database.work / "anchor-http"
     ) as server:
         anchor = wrk(server.url, anchor_paths, seconds, database.work / "anchor-http")
-    if load.errors or anchor.errors:
-        raise RuntimeError(f"errors under load: app {load.errors}, anchor {anchor.errors}")
+    with gunicorn(
+        "bench.anchor_voter_page:create_app()",
+        database.anchor_env(),
+        database.work / "anchor-voter-page",
+    ) as server:
+        same_page = _same_html(page, Browser(server.url), paths[0], browser.cookie_header)
+        same = wrk(
+            server.url,
+            paths,
+            seconds,
+            database.work / "anchor-voter-page",
+            headers={"Cookie": browser.cookie_header},
+        )
+    if load.errors or anchor.errors or same.errors:
+        raise RuntimeError(
+            f"errors under load: app {load.errors}, anchor {anchor.errors},"
+            f" same-work anchor {same.errors}"
+        )
     share = load.per_second / anchor.per_second
+    same_share = load.per_second / same.per_second
+    in_process = in_process_cost(database, paths, browser.cookie_header)
     return [
         Row(
             f"{FIGURE}, full voter page: req/s",
@@ -118,6 +150,21 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             f"{queries} SQL queries per page; {load.requests} requests in {load.seconds:.0f} s",
         ),
         Row(
+            f"{FIGURE}, full voter page beside its same-work anchor: req/s",
+            database.name,
+            fmt_int(load.per_second),
+            fmt_int(same.per_second),
+            f"{same_share:.0%}",
+            f"≥ {TARGET_SHARE:.0%} of anchor",
+            same_share >= TARGET_SHARE,
+            f"anchor: the page's statements, audit append and template through the raw driver"
+            f" (bench/anchor_voter_page.py), same HTML as the page: {same_page};"
+            f" bare route {fmt_int(anchor.per_second)} req/s, same-work anchor"
+            f" {same.per_second / anchor.per_second:.0%} of it;"
+            f" p50 / p99 {fmt_ms(same.p50)} / {fmt_ms(same.p99)}",
+        ),
+        in_process,
+        Row(
             f"{FIGURE}, full voter page: p50 / p99",
             database.name,
             f"{fmt_ms(load.p50)} / {fmt_ms(load.p99)}",
@@ -127,3 +174,101 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             load.p99 <= TARGET_P99_SECONDS,
         ),
     ]
+
+
+def _same_html(page: str, anchor: Browser, path: str, cookie: str) -> str:
+    """Whether the same-work anchor serves the page's HTML (CSRF tokens aside): yes or no."""
+    anchor.opener.addheaders = [("Cookie", cookie)]
+    status, served = anchor.get(path)
+    return "yes" if status == 200 and _TOKENS.sub("", served) == _TOKENS.sub("", page) else "NO"
+
+
+def in_process_cost(database: Database, paths: list[str], cookie: str) -> Row:
+    """The page's own cost: IN_PROCESS_PAGES pages through the test client, one process.
+
+    Beside it, the same-work anchor through its own test client. Both as CPU time of this
+    process (what a loaded machine changes least; a PostgreSQL server's share is not in it)
+    and wall time. A profile of the app's run gives the share of the time under each of its
+    heaviest csudesk functions below the view itself.
+    """
+    app = database.app()
+    with app.app_context():
+        engine = db.engine
+    pages = [paths[i % len(paths)] for i in range(IN_PROCESS_PAGES)]
+    try:
+        client = _client_with(app.test_client(), cookie)
+        _time_pages(client, pages[:20])  # warm: compiled templates, statement caches
+        seconds = _time_pages(client, pages)
+        profile = cProfile.Profile()
+        profile.enable()
+        _time_pages(client, pages)
+        profile.disable()
+    finally:
+        engine.dispose()
+    previous = {key: os.environ.get(key) for key in database.anchor_env()}
+    os.environ.update(database.anchor_env())
+    try:
+        from bench.anchor_voter_page import create_app as same_work_anchor
+
+        anchor_app = same_work_anchor()
+        anchor_client = _client_with(anchor_app.test_client(), cookie)
+        try:
+            _time_pages(anchor_client, pages[:20])
+            anchor_seconds = _time_pages(anchor_client, pages)
+        finally:
+            anchor_app.extensions["close_anchor_connection"]()
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    (cpu, wall), (anchor_cpu, anchor_wall) = (
+        (cpu / len(pages), wall / len(pages)) for cpu, wall in (seconds, anchor_seconds)
+    )
+    return Row(
+        f"{FIGURE}, full voter page in one process: time per page",
+        database.name,
+        f"{fmt_ms(cpu)} CPU, {fmt_ms(wall)} wall",
+        f"{fmt_ms(anchor_cpu)} CPU, {fmt_ms(anchor_wall)} wall",
+        f"{cpu / anchor_cpu:.1f}× CPU",
+        f"≤ {TARGET_PAGE_SECONDS * 1000:.0f} ms",
+        wall <= TARGET_PAGE_SECONDS,
+        f"{len(pages)} pages through the test client (anchor: bench/anchor_voter_page.py);"
+        f" profile, share of the page's time under: {_profile_shares(profile)}",
+    )
+
+
+def _client_with(client, cookie: str):
+    for pair in cookie.split("; "):
+        name, _, value = pair.partition("=")
+        client.set_cookie(name, value)
+    return client
+
+
+def _time_pages(client, pages: list[str]) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of these pages."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    for path in pages:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} answered {response.status_code} in process")
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def _profile_shares(profile: cProfile.Profile) -> str:
+    """The heaviest csudesk functions (and the template rendering) by cumulative time, below
+    the view and its wrappers (under half of the page each)."""
+    stats = pstats.Stats(profile).stats
+    total = sum(profile_row[2] for profile_row in stats.values())  # every function's own time
+    entries = sorted(
+        (
+            (cumulative, f"{Path(filename).stem}.{name}")
+            for (filename, _, name), (_, _, _, cumulative, _) in stats.items()
+            if ("/csudesk/" in filename and "/bench/" not in filename)
+            or (name == "render_template" and "flask" in filename)
+        ),
+        reverse=True,
+    )
+    shown = [entry for entry in entries if entry[0] < 0.5 * total][:PROFILE_ENTRIES]
+    return ", ".join(f"{label} {cumulative / total:.0%}" for cumulative, label in shown)

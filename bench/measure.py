@@ -1,4 +1,4 @@
-"""Run a command; write its wall time and peak RSS (wait4) as JSON to a file.
+"""Run a command; write its wall time, CPU time and peak RSS (wait4) as JSON to a file.
 
     python -m bench.measure REPORT.json COMMAND [ARG...]
 
@@ -19,7 +19,14 @@ def main(report: str, command: list[str]) -> int:
     _, status, usage = os.wait4(pid, 0)
     seconds = time.perf_counter() - started
     with open(report, "w", encoding="utf-8") as handle:
-        json.dump({"seconds": seconds, "peak_rss_kb": usage.ru_maxrss}, handle)
+        json.dump(
+            {
+                "seconds": seconds,
+                "peak_rss_kb": usage.ru_maxrss,
+                "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            },
+            handle,
+        )
     return os.waitstatus_to_exitcode(status)
 
 

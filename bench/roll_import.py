@@ -10,6 +10,7 @@ from pathlib import Path
 from bench import schema_floor
 from bench.harness import (
     Database,
+    Measured,
     Row,
     flask_command,
     fmt_seconds,
@@ -18,7 +19,8 @@ from bench.harness import (
 from csudesk.roll.generator import generate_roll
 
 FIGURE = "roll import"
-TARGET_RATIO = 3.0
+TARGET_RATIO = 4.0  # first load into an empty roll (issue 14, target 6)
+TARGET_AGAIN_RATIO = 2.0  # the same file again: read and compared, nothing written
 TARGET_RSS_MB = 250
 GENERATOR_SEED = 2026
 
@@ -32,6 +34,15 @@ def roll_file(work: Path, voters: int) -> Path:
             generate_roll(out, voters, GENERATOR_SEED)
         partial.rename(path)
     return path
+
+
+def _cpu_note(measured: Measured, anchor: Measured, startup: Measured) -> str:
+    """CPU time of the import process beside the anchor's (a database server's not counted),
+    and the part of it that any flask command spends starting, whatever the file's size."""
+    return (
+        f"CPU {fmt_seconds(measured.cpu_seconds)} (anchor {fmt_seconds(anchor.cpu_seconds)}),"
+        f" of which {fmt_seconds(startup.cpu_seconds)} starting the flask command"
+    )
 
 
 def _import_summary(stdout: str) -> str:
@@ -58,6 +69,9 @@ def run(database: Database, work: Path, voters: int) -> list[Row]:
     again = run_measured(
         flask_command("roll", "import", str(path)), database.env(), database.work / "reimport"
     )
+    startup = run_measured(
+        flask_command("roll", "--help"), database.env(), database.work / "startup"
+    )
     created = f"{voters} électeurs créés"
     if created not in first.stdout:
         raise RuntimeError(f"import did not create {voters} voters: {first.stdout}")
@@ -72,6 +86,7 @@ def run(database: Database, work: Path, voters: int) -> list[Row]:
             f"{ratio:.1f}×",
             f"≤ {TARGET_RATIO:.0f}× anchor",
             ratio <= TARGET_RATIO,
+            _cpu_note(first, anchor, startup),
         ),
         Row(
             f"{FIGURE}: the database's share alone",
@@ -98,9 +113,9 @@ def run(database: Database, work: Path, voters: int) -> list[Row]:
             f"{fmt_seconds(again.seconds)}, {again.peak_rss_mb:.0f} MB",
             fmt_seconds(anchor.seconds),
             f"{again.seconds / anchor.seconds:.1f}×",
-            "",
-            None,
-            _import_summary(again.stdout),
+            f"≤ {TARGET_AGAIN_RATIO:.0f}× anchor",
+            again.seconds / anchor.seconds <= TARGET_AGAIN_RATIO,
+            f"{_import_summary(again.stdout)} {_cpu_note(again, anchor, startup)}",
         ),
     ]
 

@@ -69,6 +69,7 @@ def database_seconds(database: Database, path: Path) -> float:
                     "id": next_id,
                     "roll_id": row.roll_id,
                     **parser._voter_fields(row),
+                    "row_digest": row.digest,
                     "import_run": 1,
                     "created_at": stamp,
                     "updated_at": stamp,

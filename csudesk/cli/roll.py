@@ -1,5 +1,6 @@
 """flask --app csudesk roll ..."""
 
+import gc
 import sys
 import time
 
@@ -35,12 +36,17 @@ def import_command(path: str, rejects: str | None):
     importer = RollImporter(progress)
     if reject_file:
         importer.report.on_reject = lambda line, reason: reject_file.write(f"{line};{reason}\n")
+    # What is alive now (modules, the app, the directory) lives as long as the command: out
+    # of the collector's sight, its full collections scan only the import's own objects
+    # (a quarter of the import's CPU time otherwise, on a 20 000-line roll).
+    gc.freeze()
     try:
         report = importer.import_file(path)
     except CSVFormatError as exc:
         click.echo(f"Erreur : {exc}", err=True)
         sys.exit(2)
     finally:
+        gc.unfreeze()
         if reject_file:
             reject_file.close()
     click.echo("", err=True)

@@ -68,10 +68,18 @@ def bulk_insert(table: Table, rows: list[dict]) -> None:
     ]
 
     def values():
+        # Most rows of a batch share one timestamp object: process it once.
+        last: dict[int, tuple] = {}
         for row in rows:
             value = [row[name] for name in columns]
             for index, process in processors:
-                value[index] = process(value[index])
+                given = value[index]
+                seen = last.get(index)
+                if seen is not None and seen[0] is given:
+                    value[index] = seen[1]
+                else:
+                    value[index] = process(given)
+                    last[index] = (given, value[index])
             yield tuple(value)
 
     names = ", ".join(columns)  # column names come from the model, never from the file

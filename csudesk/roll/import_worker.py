@@ -1,11 +1,8 @@
 """Streaming, idempotent import of the electoral roll CSV (format in README.md)."""
 
 import re
-import sys
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 
 from sqlalchemy import (
     bindparam,
@@ -23,9 +20,11 @@ from csudesk.directory.services import Router, RoutingError, search_key
 from csudesk.directory.uai import InvalidUAI
 from csudesk.extensions import db
 from csudesk.roll.bulk import among, bulk_insert, reserve_ids
+from csudesk.roll.checks import find_invisible, is_valid_roll_email, line_digest
+from csudesk.roll.indexes import drop_secondary_indexes, ensure_indexes
 from csudesk.roll.models import Voter, VoterEmail
 from csudesk.roll.services import name_key, name_phonetic, parse_delivery
-from csudesk.text import is_valid_email, normalize_email
+from csudesk.text import normalize_email
 
 ROLL_COLUMNS = {
     "roll_id": ("identifiant", "identifiant_electeur", "id_electeur", "roll_id"),
@@ -39,10 +38,6 @@ BATCH = 5000
 MAX_EMAILS = 5
 _EMAIL_SPLIT = re.compile(r"[|,\s]+")
 _LINE_BREAK = re.compile(r"\r\n|[\r\n]")  # what ends a line for csv (newline="")
-# Control and format characters (C0/C1 controls, bidi overrides, zero-width marks), line and
-# paragraph separators, surrogates and private use: none belongs in a name, an address or a
-# code, and each would reach the desk's screens, the exports and mail headers.
-_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
 FIELD_LABELS = {
     "roll_id": "identifiant",
     "last_name": "nom",
@@ -63,13 +58,17 @@ class _Row:
     uai: str
     csu_id: int
     delivery: str
+    digest: int
 
 
 class RollImporter:
-    """Reads the file in batches of BATCH rows; each batch is one transaction.
+    """Reads the file in batches of BATCH lines; each batch is one transaction.
 
-    Memory holds one batch and the establishment table, whatever the file size. Duplicates
-    inside the file are found through Voter.import_run (the run that last touched the voter).
+    Memory holds one batch, the establishment table and one bit per voter already on the
+    roll, whatever the file size. A voter is met twice in the file when its id is above the
+    largest id at the start (created by this run) or its bit is set (seen by this run).
+    A line whose digest is its voter's stored one is counted unchanged without being parsed
+    or written. A first load into an empty roll builds the secondary indexes after the rows.
     """
 
     def __init__(self, progress: Callable[[int, int, ImportReport], None] | None = None):
@@ -80,35 +79,97 @@ class RollImporter:
             db.session.execute(select(Establishment.uai, Establishment.id)).tuples().all()
         )
         self.run = (db.session.scalar(select(func.max(Voter.import_run))) or 0) + 1
+        self.last_old_id = db.session.scalar(select(func.max(Voter.id))) or 0
+        self.seen = bytearray(self.last_old_id // 8 + 1)
 
     def import_file(self, path: str) -> ImportReport:
         source = open_csv(
             path, ROLL_COLUMNS, required=("roll_id", "last_name", "first_name", "emails", "uai")
         )
-        batch: list[_Row] = []
         try:
-            for line, raw in source.rows():
-                self.report.rows += 1
-                row = self._parse(line, raw)
-                if row is not None:
-                    batch.append(row)
-                if len(batch) >= BATCH:
-                    self._write(batch)
-                    batch = []
-                    if self.progress:
-                        self.progress(source.counter.bytes_read, source.total_bytes, self.report)
-            self._write(batch)
-            if self.progress:
-                self.progress(source.total_bytes, source.total_bytes, self.report)
+            ensure_indexes()
+            first_load = self.last_old_id == 0
+            try:
+                if first_load:
+                    drop_secondary_indexes()
+                self._read(source)
+            finally:
+                if first_load:
+                    # Also when a batch failed or the import was interrupted: the rows
+                    # committed so far are a roll the desk reads through these indexes.
+                    db.session.rollback()
+                    ensure_indexes()
         finally:
             source.close()
         return self.report
+
+    def _read(self, source) -> None:
+        batch: list[tuple[int, dict[str, str]]] = []
+        for line, raw in source.rows():
+            self.report.rows += 1
+            batch.append((line, raw))
+            if len(batch) >= BATCH:
+                self._import_batch(batch)
+                batch = []
+                if self.progress:
+                    self.progress(source.counter.bytes_read, source.total_bytes, self.report)
+        self._import_batch(batch)
+        if self.progress:
+            self.progress(source.total_bytes, source.total_bytes, self.report)
+
+    def _import_batch(self, batch: list[tuple[int, dict[str, str]]]) -> None:
+        unchanged = self._unchanged_lines(batch) if self.last_old_id else set()
+        self.report.unchanged += len(unchanged)
+        rows = []
+        for line, raw in batch:
+            if line not in unchanged:
+                row = self._parse(line, raw)
+                if row is not None:
+                    rows.append(row)
+        self._write(rows)
+
+    def _unchanged_lines(self, batch: list[tuple[int, dict[str, str]]]) -> set[int]:
+        """Lines whose digest is the one stored with their voter, marked seen.
+
+        Only a voter's first line in the batch can be one: a later line with the same
+        identifier goes through the checks and is refused there as a duplicate.
+        """
+        stored = {
+            roll_id: (voter_id, digest)
+            for roll_id, voter_id, digest in db.session.execute(
+                select(Voter.roll_id, Voter.id, Voter.row_digest).where(
+                    among(Voter.roll_id, [raw["roll_id"] for _, raw in batch])
+                )
+            )
+        }
+        unchanged: set[int] = set()
+        met: set[str] = set()
+        for line, raw in batch:
+            roll_id = raw["roll_id"]
+            if roll_id in met:
+                continue
+            met.add(roll_id)
+            found = stored.get(roll_id)
+            if found is None or found[1] != line_digest(raw) or self._already_seen(found[0]):
+                continue
+            self._mark_seen(found[0])
+            unchanged.add(line)
+        return unchanged
+
+    def _already_seen(self, voter_id: int) -> bool:
+        """Whether this run created or read this voter already."""
+        if voter_id > self.last_old_id:
+            return True
+        return bool(self.seen[voter_id >> 3] & (1 << (voter_id & 7)))
+
+    def _mark_seen(self, voter_id: int) -> None:
+        self.seen[voter_id >> 3] |= 1 << (voter_id & 7)
 
     def _parse(self, line: int, raw: dict[str, str]) -> _Row | None:
         reject = self.report.reject
         # A quoted field may hold line breaks: csv numbers the record by its last line, the
         # person fixing the file looks for its first.
-        if _invisible().search("".join(raw.values())):
+        if find_invisible("".join(raw.values())):
             line -= sum(len(_LINE_BREAK.findall(value)) for value in raw.values())
             reject(line, _invisible_characters(raw))
             return None
@@ -128,7 +189,7 @@ class RollImporter:
             if not part:
                 continue
             address = normalize_email(part)
-            if not is_valid_email(address):
+            if not is_valid_roll_email(address):
                 reject(line, f"{roll_id} : adresse électronique invalide « {part} »")
                 return None
             if address not in emails:
@@ -152,7 +213,9 @@ class RollImporter:
                 " (attendu : travail ou domicile)",
             )
             return None
-        return _Row(line, roll_id, last_name, first_name, emails, uai, csu_id, delivery)
+        return _Row(
+            line, roll_id, last_name, first_name, emails, uai, csu_id, delivery, line_digest(raw)
+        )
 
     def _write(self, batch: list[_Row]) -> None:
         if not batch:
@@ -168,7 +231,7 @@ class RollImporter:
                     Voter.first_name,
                     Voter.establishment_id,
                     Voter.notice_delivery,
-                    Voter.import_run,
+                    Voter.row_digest,
                 ).where(among(Voter.roll_id, [r.roll_id for r in rows]))
             )
         }
@@ -185,11 +248,11 @@ class RollImporter:
         now = utcnow()
         to_insert: list[_Row] = []
         to_update: list[dict] = []
-        touched: list[int] = []
+        redigested: dict[int, int] = {}
         kept: list[tuple[_Row, int | None]] = []
         for row in rows:
             old = existing.get(row.roll_id)
-            if old is not None and old.import_run == self.run:
+            if old is not None and self._already_seen(old.id):
                 self.report.reject(row.line, f"{row.roll_id} : identifiant déjà vu plus haut")
                 continue
             voter_id = old.id if old is not None else None
@@ -205,28 +268,36 @@ class RollImporter:
             if old is None:
                 to_insert.append(row)
                 continue
-            touched.append(old.id)
+            self._mark_seen(old.id)
+            if old.row_digest != row.digest:
+                redigested[old.id] = row.digest
             if (old.last_name, old.first_name, old.establishment_id, old.notice_delivery) != (
                 row.last_name,
                 row.first_name,
                 establishment_id,
                 row.delivery,
             ):
+                redigested.pop(old.id, None)
                 to_update.append(
                     {
                         "b_id": old.id,
                         **self._voter_fields(row),
+                        "row_digest": row.digest,
+                        "import_run": self.run,
                         "updated_at": now,
                     }
                 )
         new_ids = self._insert_voters(to_insert, now)
         connection = db.session.connection()
-        if touched:
-            connection.execute(
-                update(Voter).where(among(Voter.id, touched)).values(import_run=self.run)
-            )
         if to_update:
             connection.execute(update(Voter).where(Voter.id == bindparam("b_id")), to_update)
+        if redigested:
+            # The line changed (its addresses, or only its spelling: case, spaces): the next
+            # import of this same line must find its digest.
+            connection.execute(
+                update(Voter).where(Voter.id == bindparam("b_id")),
+                [{"b_id": i, "row_digest": digest} for i, digest in redigested.items()],
+            )
         emails_changed = self._sync_emails(kept, new_ids)
         updated_ids = {u["b_id"] for u in to_update} | emails_changed
         self.report.created += len(to_insert)
@@ -306,6 +377,7 @@ class RollImporter:
                     "id": voter_id,
                     "roll_id": row.roll_id,
                     **self._voter_fields(row),
+                    "row_digest": row.digest,
                     "import_run": self.run,
                     "created_at": now,
                     "updated_at": now,
@@ -350,34 +422,19 @@ class RollImporter:
         return changed
 
 
-@cache
-def _invisible() -> re.Pattern:
-    """One character class of every code point in _INVISIBLE_CATEGORIES (built once, ~0.2 s):
-    the check runs on every field of millions of rows."""
-    ranges: list[tuple[int, int]] = []
-    for point in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(point)) in _INVISIBLE_CATEGORIES:
-            if ranges and ranges[-1][1] == point - 1:
-                ranges[-1] = (ranges[-1][0], point)
-            else:
-                ranges.append((point, point))
-    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
-
-
 def _invisible_characters(raw: dict[str, str]) -> str | None:
     """The French reason a line is refused for a line break or an invisible character, if any.
 
     The reason names the field and the character's code point, never the character itself:
     it goes to the terminal and to a file of one reject per line.
     """
-    invisible = _invisible()
     for name, value in raw.items():
-        bad = invisible.search(value)
+        bad = find_invisible(value)
         if bad is None:
             continue
         field = FIELD_LABELS.get(name, name)
         roll_id = raw["roll_id"]
-        who = "" if name == "roll_id" or invisible.search(roll_id) else f"{roll_id} : "
+        who = "" if name == "roll_id" or find_invisible(roll_id) else f"{roll_id} : "
         if bad.group() in "\r\n":
             return (
                 f"{who}retour à la ligne dans le champ « {field} » : une valeur tient sur une ligne"

@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, update
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, update
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from csudesk.db import UTCDateTime, utcnow
@@ -45,10 +45,13 @@ class Voter(db.Model):
     establishment_id: Mapped[int] = mapped_column(ForeignKey("establishment.id"), index=True)
     csu_id: Mapped[int] = mapped_column(ForeignKey("csu.id"))
     notice_delivery: Mapped[str] = mapped_column(String(10))
-    # Last roll import run that touched this voter (duplicate detection without memory growth).
+    # Last roll import run that created or changed this voter.
     import_run: Mapped[int] = mapped_column(Integer, default=0)
+    # Digest of the roll line this voter was last written from (csudesk.roll.checks): a
+    # re-import skips the lines whose digest is the stored one, without parsing or writing.
+    row_digest: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # Set by the import when a field really changes (no onupdate: re-imports touch import_run).
+    # Set by the import when a field really changes (no onupdate).
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     establishment: Mapped[Establishment] = relationship()

@@ -47,26 +47,32 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         figures[4],
         "outbox sender to a local SMTP sink, mails/s",
         "desk lookup by e-mail, full voter page: req/s",
+        "desk lookup by e-mail, full voter page beside its same-work anchor: req/s",
+        "desk lookup by e-mail, full voter page in one process: time per page",
         "desk lookup by e-mail, full voter page: p50 / p99",
         "contact form submissions/s (routing, ticket, audit)",
         "mail fetch from a local Dovecot, messages/s",
         "CSV export of the ticket log, 2 000 tickets: rows/s",
-        figures[11],
+        figures[13],
     ]
     assert figures[4].startswith("name search in one académie (")
     # The small size is a fifth of the log, or what the contact figure already wrote.
-    assert figures[11].startswith("CSV export of the ticket log: peak RSS at ")
-    assert figures[11].endswith(" / 2 000 tickets")
+    assert figures[13].startswith("CSV export of the ticket log: peak RSS at ")
+    assert figures[13].endswith(" / 2 000 tickets")
     for row in rows:
         assert row.database == database.name
         assert row.measured and row.anchor and row.ratio
     assert "0 électeurs créés" in rows[3].note and "300 inchangés" in rows[3].note
+    assert "starting the flask command" in rows[0].note and "CPU " in rows[3].note
     assert rows[5].note == "5 activation mails"
     assert " SQL queries per page; " in rows[6].note
-    assert " SQL statements per submission; " in rows[8].note
-    assert "limits per address and per IP raised" in rows[8].note
-    assert rows[9].note.startswith("5 messages, batches of 50, a commit every 10 (")
-    assert rows[11].measured.count(" MB") == 2 and rows[11].anchor.count(" MB") == 2
+    # The same-work anchor serves the page's own HTML, byte for byte but the CSRF tokens.
+    assert "same HTML as the page: yes;" in rows[7].note
+    assert "voter_file.voter_file " in rows[8].note and rows[8].measured.endswith(" ms wall")
+    assert " SQL statements per submission; " in rows[10].note
+    assert "limits per address and per IP raised" in rows[10].note
+    assert rows[11].note.startswith("5 messages, batches of 50, a commit every 10 (")
+    assert rows[13].measured.count(" MB") == 2 and rows[13].anchor.count(" MB") == 2
     run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
     page = markdown(run)
     assert all(row.figure in page for row in rows)

@@ -39,7 +39,7 @@ REVIEWED = {
     "voter": {
         "id", "roll_id", "last_name", "first_name", "last_name_key", "first_name_key",
         "name_phonetic", "establishment_id", "csu_id", "notice_delivery", "import_run",
-        "created_at", "updated_at",
+        "row_digest", "created_at", "updated_at",
     },
     "voter_email": {"id", "voter_id", "address", "position"},
     # Credentials to reach the voting portal (hashes), never what is done with them.
