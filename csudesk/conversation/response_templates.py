@@ -22,7 +22,7 @@ from csudesk.directory.models import CSU
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.links.services import LINK_PATHS
-from csudesk.tickets.models import CATEGORY_LABELS, Category
+from csudesk.tickets.models import Category
 
 TITLE_MAX = 120
 BODY_MAX = 5000
@@ -262,9 +262,10 @@ class ForManagement:
         return iter((self.national, self.per_csu))
 
 
-def templates_for_management(actor: Agent, csu_id: int | None = None) -> ForManagement:
+def templates_for_management(actor: Actor | Agent, csu_id: int | None = None) -> ForManagement:
     """The national réponses types and those of the CSUs in the account's scope (or `csu_id`),
     active and deactivated, by title."""
+    agent = actor.agent if isinstance(actor, Actor) else actor
     national = list(
         db.session.scalars(
             select(ResponseTemplate)
@@ -277,7 +278,7 @@ def templates_for_management(actor: Agent, csu_id: int | None = None) -> ForMana
         .join(CSU, CSU.id == ResponseTemplate.csu_id)
         .order_by(CSU.kind, CSU.name, ResponseTemplate.title, ResponseTemplate.id)
     )
-    scope = scope_csu_ids(actor)
+    scope = scope_csu_ids(agent)
     if scope is not None:
         query = query.where(ResponseTemplate.csu_id.in_(scope))
     if csu_id is not None:
@@ -296,10 +297,6 @@ def editors_of(templates: list[ResponseTemplate]) -> dict[int, Agent]:
     if not ids:
         return {}
     return {a.id: a for a in db.session.scalars(select(Agent).where(Agent.id.in_(ids)))}
-
-
-def category_label(category: str | None) -> str:
-    return CATEGORY_LABELS.get(category, category) if category else "Toutes les situations"
 
 
 _SIGNATURE = """

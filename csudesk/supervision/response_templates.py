@@ -12,11 +12,17 @@ from csudesk.directory.services import csu_by_code
 from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.forms import choices, populate_errors
+from csudesk.tickets.models import CATEGORY_LABELS
 
 from .blueprint import bp, chosen_csu_ids, set_scope_choices
 from .forms import CellFilterForm, ResponseTemplateForm
 
 NATIONAL = "national"
+
+
+def category_label(category: str | None) -> str:
+    """The situation a réponse type answers, as the ticket categories name them."""
+    return CATEGORY_LABELS.get(category, category) if category else "Toutes les situations"
 
 
 def _template_or_404(template_id: int) -> ResponseTemplate:
@@ -55,7 +61,7 @@ def _render_form(form, template: ResponseTemplate | None, status: int = 200):
         editor=templates.editors_of([template]).get(template.updated_by_agent_id)
         if template is not None
         else None,
-        category_label=templates.category_label,
+        category_label=category_label,
     ), status
 
 
@@ -78,7 +84,7 @@ def response_templates():
         can_create=templates.can_manage(current_user, None)
         or any(not c.is_national for c in scope_csus(current_user)),
         picked=request.args.get("csu") or "",
-        category_label=templates.category_label,
+        category_label=category_label,
     )
 
 

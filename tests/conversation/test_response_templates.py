@@ -261,6 +261,7 @@ def test_management_listing_follows_the_scope(staff):
 
     nat, per_csu = rt.templates_for_management(staff.sup_lille)
     assert nat == [national] and per_csu == [(csu("AC-09"), [lille])]
+    assert rt.templates_for_management(as_(staff.sup_lille)).per_csu == per_csu
 
     nat, per_csu = rt.templates_for_management(staff.sup_nat)
     assert nat == [national]
