@@ -19,8 +19,7 @@ from flask import (
 from flask_login import current_user, logout_user
 from werkzeug.routing import IntegerConverter
 
-# desk/tickets.py imports bounded_int from here; the one parser lives in querystring.py.
-from csudesk.querystring import MAX_ID, bounded_int  # noqa: F401
+from csudesk.querystring import MAX_ID
 
 log = logging.getLogger(__name__)
 
