@@ -30,6 +30,7 @@ def test_agent_answers_with_a_reponse_type_inserted_at_the_cursor(
     page.goto(f"{live_server.url}/guichet/tickets/{ticket.id}")
     page.get_by_role("link", name="Répondre par courriel").click()
     page.get_by_role("heading", name=re.compile("Répondre par courriel")).wait_for()
+    page.wait_for_load_state()  # the deferred script is running: the insertion is in place
     body = page.get_by_label("Votre réponse")
     body.fill("Bonjour Marie, demandez FIN")
     body.evaluate(
