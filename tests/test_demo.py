@@ -46,6 +46,9 @@ def test_demo_activity_is_consistent_and_raises_the_alerts(app, client, auth):
     flagged = [a.email for a, _, flag in statistics.agent_volume(period, None).agents if flag]
     assert flagged == ["agent2.lille@csudesk.example"]
     assert len(statistics.vote_code_alerts(datetime(2000, 1, 1, tzinfo=UTC), None)) == 2
+    # Some calls end with a written reply: the dashboard has first answers to show.
+    assert summary.activity.replies > 5
+    assert statistics.first_answer_times(period, None).resolved == summary.activity.replies
 
     # "What happened yesterday in my CSU, and who did it": one filter on the log.
     auth.login("superviseur.lille@csudesk.example", demo.DEMO_PASSWORD)

@@ -22,7 +22,8 @@ def seed(voters: int, if_empty: bool):
         click.echo(f"{summary.voters} électeurs générés, {summary.activated} comptes activés.")
         click.echo(
             f"Activité de démonstration sur 7 jours : {summary.activity.tickets} tickets,"
-            f" {summary.activity.links} liens, {summary.activity.audit_entries} entrées d'audit."
+            f" {summary.activity.links} liens, {summary.activity.replies} réponses par courriel,"
+            f" {summary.activity.audit_entries} entrées d'audit."
         )
         from csudesk.demo.mailboxes import seed_demo_mailboxes
 

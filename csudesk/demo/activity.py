@@ -21,9 +21,11 @@ from csudesk.actor import Actor
 from csudesk.agents.models import Agent, Role
 from csudesk.audit import services as audit
 from csudesk.audit.models import AuditEntry
+from csudesk.conversation.replies import send_reply
 from csudesk.db import clock_at, utcnow
 from csudesk.directory.models import CSU
 from csudesk.elections.calendar import PARIS, election, paris_day
+from csudesk.exceptions import ServiceError
 from csudesk.extensions import db
 from csudesk.links.models import OneTimeLink
 from csudesk.links.services import ttl
@@ -59,6 +61,7 @@ NOTES = [
 class ActivitySummary:
     tickets: int = 0
     links: int = 0
+    replies: int = 0
     audit_entries: int = 0
 
 
@@ -139,11 +142,27 @@ def _plan_call(plan: Schedule, agent: Agent, actor: Actor, voter, when, rng, sum
     )
     outcome = rng.random()
     status = Status.RESOLVED if outcome < 0.7 else Status.WAITING if outcome < 0.82 else None
-    if status is not None:
-        plan.at(
-            when + timedelta(minutes=rng.randint(10, 300)),
-            lambda: tickets.change_status(actor, held["ticket"], status),
+    later = when + timedelta(minutes=rng.randint(10, 300))
+    if status is not None and voter is not None and rng.random() < 0.4:
+        # Some calls end with a written answer: the first answers of the statistics.
+        plan.at(later, lambda: _reply(actor, held["ticket"], voter, status, summary))
+    elif status is not None:
+        plan.at(later, lambda: tickets.change_status(actor, held["ticket"], status))
+
+
+def _reply(actor: Actor, ticket: Ticket, voter: Voter, status: str, summary) -> None:
+    body = (
+        f"Bonjour {voter.first_name} {voter.last_name.title()},\n\n"
+        "Suite à votre appel, un nouveau lien vient de partir vers votre adresse de messagerie"
+        " professionnelle. Il est valable 72 heures.\n\nCordialement,"
+    )
+    try:
+        send_reply(
+            actor, ticket, to=voter.emails[0].address, body=body, resolve=status == Status.RESOLVED
         )
+    except ServiceError:  # transferred meanwhile: no answer from this cell
+        return
+    summary.replies += 1
 
 
 def _deliver_past_mail(today: date) -> None:
