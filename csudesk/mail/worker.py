@@ -121,7 +121,7 @@ def _undeliverable(rows: list[OutboxMail]) -> dict[int, str]:
     return reasons
 
 
-def _default_sender() -> tuple[str, str]:
+def default_sender() -> tuple[str, str]:
     """MAIL_DEFAULT_SENDER as (display name, address), whether configured as a pair or a string."""
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     if isinstance(sender, tuple | list):
@@ -130,10 +130,12 @@ def _default_sender() -> tuple[str, str]:
 
 
 def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, OutgoingMail]]:
-    """Draw the link tokens and build the messages of a batch, in one transaction.
+    """Draw the link tokens of a batch in one transaction, then render and build its messages.
 
-    Each message is serialised here, once (mail/message.py); the SMTP transaction sends
-    these bytes as they are.
+    The tokens' hashes are committed before any mail leaves; rendering and building need no
+    database, so they run after that commit (on SQLite, outside the write lock that another
+    sender process may be waiting for). Each message is serialised here, once
+    (mail/message.py); the SMTP transaction sends these bytes as they are.
     """
     rows = list(
         db.session.scalars(
@@ -145,8 +147,8 @@ def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Outgo
     )
     reasons = _undeliverable(rows)
     now = utcnow()
-    default_sender = _default_sender()
-    prepared = []
+    site_sender = default_sender()
+    drafts = []
     for row in rows:
         if row.id in reasons:
             row.status = MailStatus.CANCELLED
@@ -155,23 +157,28 @@ def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Outgo
             continue
         link = row.link
         url = links.link_url(link.purpose, links.draw_token(link, now)) if link else None
-        subject, text, html = render(row, url)
         # A reply speaks for its CSU: its own address as sender and for the answer, when set.
         csu = db.session.get(CSU, row.sender_csu_id) if row.sender_csu_id else None
-        speaks_for = csu is not None and bool(csu.email)
+        if csu is not None and csu.email:
+            drafts.append((row, url, (csu.name, csu.email), csu.email))
+        else:
+            drafts.append((row, url, site_sender, None))
+    db.session.commit()
+    prepared = []
+    for row, url, sender, reply_to in drafts:
+        subject, text, html = render(row, url)
         message = compose(
-            sender=(csu.name, csu.email) if speaks_for else default_sender,
+            sender=sender,
             to=row.to_address,
             subject=subject,
             text=text,
             html=html,
             message_id=row.message_id or message_id_for(row),
-            reply_to=csu.email if speaks_for else None,
+            reply_to=reply_to,
             in_reply_to=row.in_reply_to,
             references=row.references,
         )
         prepared.append((row, message))
-    db.session.commit()
     return prepared
 
 
