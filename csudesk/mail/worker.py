@@ -14,7 +14,6 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 from flask import current_app
-from flask_mail import Message
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
@@ -22,6 +21,7 @@ from csudesk.db import utcnow
 from csudesk.directory.models import CSU
 from csudesk.extensions import db, mail
 from csudesk.links import services as links
+from csudesk.mail.message import OutgoingMail, compose
 from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.mail.services import message_id_for
 from csudesk.mail.verp import bounce_address, outbox_id_of_message_id
@@ -121,8 +121,22 @@ def _undeliverable(rows: list[OutboxMail]) -> dict[int, str]:
     return reasons
 
 
-def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Message]]:
-    """Draw the link tokens and build the messages of a batch, in one transaction."""
+def default_sender() -> tuple[str, str]:
+    """MAIL_DEFAULT_SENDER as (display name, address), whether configured as a pair or a string."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    if isinstance(sender, tuple | list):
+        return sender[0] or "", sender[1]
+    return parseaddr(sender)
+
+
+def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, OutgoingMail]]:
+    """Draw the link tokens of a batch in one transaction, then render and build its messages.
+
+    The tokens' hashes are committed before any mail leaves; rendering and building need no
+    database, so they run after that commit (on SQLite, outside the write lock that another
+    sender process may be waiting for). Each message is serialised here, once
+    (mail/message.py); the SMTP transaction sends these bytes as they are.
+    """
     rows = list(
         db.session.scalars(
             select(OutboxMail)
@@ -133,7 +147,8 @@ def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Messa
     )
     reasons = _undeliverable(rows)
     now = utcnow()
-    prepared = []
+    site_sender = default_sender()
+    drafts = []
     for row in rows:
         if row.id in reasons:
             row.status = MailStatus.CANCELLED
@@ -142,26 +157,28 @@ def _prepare(ids: list[int], report: SendReport) -> list[tuple[OutboxMail, Messa
             continue
         link = row.link
         url = links.link_url(link.purpose, links.draw_token(link, now)) if link else None
-        subject, text, html = render(row, url)
         # A reply speaks for its CSU: its own address as sender and for the answer, when set.
         csu = db.session.get(CSU, row.sender_csu_id) if row.sender_csu_id else None
-        speaks_for = csu is not None and bool(csu.email)
-        message = Message(
-            subject=subject,
-            recipients=[row.to_address],
-            body=text,
-            html=html,
-            sender=(csu.name, csu.email) if speaks_for else None,
-            reply_to=csu.email if speaks_for else None,
-        )
-        message.msgId = row.message_id or message_id_for(row)
-        if row.in_reply_to:
-            message.extra_headers = {
-                "In-Reply-To": row.in_reply_to,
-                "References": row.references or row.in_reply_to,
-            }
-        prepared.append((row, message))
+        if csu is not None and csu.email:
+            drafts.append((row, url, (csu.name, csu.email), csu.email))
+        else:
+            drafts.append((row, url, site_sender, None))
     db.session.commit()
+    prepared = []
+    for row, url, sender, reply_to in drafts:
+        subject, text, html = render(row, url)
+        message = compose(
+            sender=sender,
+            to=row.to_address,
+            subject=subject,
+            text=text,
+            html=html,
+            message_id=row.message_id or message_id_for(row),
+            reply_to=reply_to,
+            in_reply_to=row.in_reply_to,
+            references=row.references,
+        )
+        prepared.append((row, message))
     return prepared
 
 
@@ -169,15 +186,15 @@ class AnswerLost(Exception):
     """The connection broke during DATA: the server may have accepted the mail."""
 
 
-def _envelope_sender(message: Message) -> str:
+def _envelope_sender(message: OutgoingMail) -> str:
     """MAIL FROM: the mail's own bounce address (VERP) when MAIL_BOUNCE_ADDRESS is set, else
     the From address."""
-    mail_id = outbox_id_of_message_id(message.msgId)
+    mail_id = outbox_id_of_message_id(message.message_id)
     verp = bounce_address(mail_id) if mail_id is not None else None
-    return verp or current_app.config["MAIL_BOUNCE_ADDRESS"] or parseaddr(message.sender)[1]
+    return verp or current_app.config["MAIL_BOUNCE_ADDRESS"] or message.from_address
 
 
-def _smtp_send(connection, message: Message) -> str:
+def _smtp_send(connection, message: OutgoingMail) -> str:
     """One SMTP transaction; returns the server's final reply to DATA."""
     host = connection.host
     host.ehlo_or_helo_if_needed()
@@ -185,14 +202,13 @@ def _smtp_send(connection, message: Message) -> str:
     code, reply = host.mail(sender)
     if code != 250:
         raise smtplib.SMTPSenderRefused(code, reply, sender)
-    for recipient in message.send_to:
+    for recipient in message.recipients:
         code, reply = host.rcpt(recipient)
         if code not in (250, 251):
             host.rset()
             raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-    payload = message.as_bytes()
     try:
-        code, reply = host.data(payload)
+        code, reply = host.data(message.content)
     except (OSError, smtplib.SMTPServerDisconnected) as exc:
         # The message may have reached the server before the connection broke.
         raise AnswerLost(str(exc)) from exc

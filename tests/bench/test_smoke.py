@@ -46,6 +46,7 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         "roll import again, same file (nothing changes)",
         figures[4],
         "outbox sender to a local SMTP sink, mails/s",
+        "outbox sender to a local SMTP sink, 2 sender processes beside 1: mails/s",
         "desk lookup by e-mail, full voter page: req/s",
         "desk lookup by e-mail, full voter page beside its same-work anchor: req/s",
         "desk lookup by e-mail, full voter page in one process: time per page",
@@ -53,26 +54,27 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         "contact form submissions/s (routing, ticket, audit)",
         "mail fetch from a local Dovecot, messages/s",
         "CSV export of the ticket log, 2 000 tickets: rows/s",
-        figures[13],
+        figures[14],
     ]
     assert figures[4].startswith("name search in one académie (")
     # The small size is a fifth of the log, or what the contact figure already wrote.
-    assert figures[13].startswith("CSV export of the ticket log: peak RSS at ")
-    assert figures[13].endswith(" / 2 000 tickets")
+    assert figures[14].startswith("CSV export of the ticket log: peak RSS at ")
+    assert figures[14].endswith(" / 2 000 tickets")
     for row in rows:
         assert row.database == database.name
         assert row.measured and row.anchor and row.ratio
     assert "0 électeurs créés" in rows[3].note and "300 inchangés" in rows[3].note
     assert "starting the flask command" in rows[0].note and "CPU " in rows[3].note
-    assert rows[5].note == "5 activation mails"
-    assert " SQL queries per page; " in rows[6].note
+    assert rows[5].note.startswith("5 activation mails; CPU of the sending process ")
+    assert rows[6].note.startswith("5 fresh mails each time, sent ")
+    assert " SQL queries per page; " in rows[7].note
     # The same-work anchor serves the page's own HTML, byte for byte but the CSRF tokens.
-    assert "same HTML as the page: yes;" in rows[7].note
-    assert "voter_file.voter_file " in rows[8].note and rows[8].measured.endswith(" ms wall")
-    assert " SQL statements per submission; " in rows[10].note
-    assert "limits per address and per IP raised" in rows[10].note
-    assert rows[11].note.startswith("5 messages, batches of 50, a commit every 10 (")
-    assert rows[13].measured.count(" MB") == 2 and rows[13].anchor.count(" MB") == 2
+    assert "same HTML as the page: yes;" in rows[8].note
+    assert "voter_file.voter_file " in rows[9].note and rows[9].measured.endswith(" ms wall")
+    assert " SQL statements per submission; " in rows[11].note
+    assert "limits per address and per IP raised" in rows[11].note
+    assert rows[12].note.startswith("5 messages, batches of 50, a commit every 10 (")
+    assert rows[14].measured.count(" MB") == 2 and rows[14].anchor.count(" MB") == 2
     run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
     page = markdown(run)
     assert all(row.figure in page for row in rows)

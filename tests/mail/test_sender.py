@@ -152,3 +152,30 @@ def test_lost_answer_to_data_is_uncertain_never_resent(make_voter, app):
     row = mail_row()
     assert row.status == MailStatus.UNCERTAIN and "perdue" in row.smtp_response
     assert handler.received == 1
+
+
+def test_each_mail_is_serialised_once_and_sent_as_built(make_voter, smtp, monkeypatch):
+    from flask_mail import Message
+
+    from csudesk.mail import worker
+
+    built = []
+
+    def counting_compose(**parts):
+        built.append(worker_compose(**parts))
+        return built[-1]
+
+    def no_second_serialisation(self):
+        raise AssertionError("a Flask-Mail Message was serialised")
+
+    worker_compose = worker.compose
+    monkeypatch.setattr(worker, "compose", counting_compose)
+    monkeypatch.setattr(Message, "as_bytes", no_second_serialisation)
+    queue_one(make_voter, "marie@ac-lille.fr")
+    queue_one(make_voter, "paul@ac-lille.fr")
+    assert send_due().sent == 2
+    smtp.wait_for(2)
+    assert len(built) == 2
+    assert [envelope.content for envelope in smtp.handler.envelopes] == [
+        mail.content for mail in built
+    ]
