@@ -20,6 +20,9 @@ from csudesk.extensions import db
 log = logging.getLogger("csudesk.audit")
 GENESIS = "0" * 64
 _CHAIN_LOCK = 7_274_201  # pg_advisory_xact_lock key serialising appends on PostgreSQL
+# Built once (every desk request appends): a statement object keeps its cache key.
+_TAKE_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_CHAIN_LOCK)
+_CHAIN_HEAD = select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
 
 
 def _digest(key: bytes, entry: AuditEntry) -> str:
@@ -61,8 +64,8 @@ def record(
     written with raw SQL cannot be given a valid hash.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    prev = db.session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+        db.session.execute(_TAKE_CHAIN_LOCK)
+    prev = db.session.scalar(_CHAIN_HEAD)
     entry = AuditEntry(
         at=utcnow(),
         actor=actor.kind,
