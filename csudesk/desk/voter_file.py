@@ -64,10 +64,13 @@ _VOTER = _in_scope(
     ),
     Voter.csu_id,
 )
-_TICKETS = _in_scope(select(Ticket).where(Ticket.voter_id == bindparam("voter_id")), Ticket.csu_id)
-_TICKETS = tuple(
-    query.options(joinedload(Ticket.assigned_agent)).order_by(Ticket.id.desc()).limit(TICKETS_SHOWN)
-    for query in _TICKETS
+_TICKETS = _in_scope(
+    select(Ticket)
+    .where(Ticket.voter_id == bindparam("voter_id"))
+    .options(joinedload(Ticket.assigned_agent))
+    .order_by(Ticket.id.desc())
+    .limit(TICKETS_SHOWN),
+    Ticket.csu_id,
 )
 _LINKS = (
     select(OneTimeLink)
@@ -102,14 +105,13 @@ _REQUESTS = (
 )
 # Replies from the voter's tickets in scope, to a roll address or to where the voter wrote
 # from, with the reference of their ticket.
-_REPLIES = tuple(
-    query.order_by(OutboxMail.id.desc()).limit(REPLIES_SHOWN)
-    for query in _in_scope(
-        select(OutboxMail, Ticket.reference)
-        .join(Ticket, Ticket.id == OutboxMail.ticket_id)
-        .where(OutboxMail.template == "reply", Ticket.voter_id == bindparam("voter_id")),
-        Ticket.csu_id,
-    )
+_REPLIES = _in_scope(
+    select(OutboxMail, Ticket.reference)
+    .join(Ticket, Ticket.id == OutboxMail.ticket_id)
+    .where(OutboxMail.template == "reply", Ticket.voter_id == bindparam("voter_id"))
+    .order_by(OutboxMail.id.desc())
+    .limit(REPLIES_SHOWN),
+    Ticket.csu_id,
 )
 
 
