@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from csudesk.actor import Actor
 from csudesk.audit.models import AuditEntry
@@ -20,6 +20,13 @@ from csudesk.extensions import db
 log = logging.getLogger("csudesk.audit")
 GENESIS = "0" * 64
 _CHAIN_LOCK = 7_274_201  # pg_advisory_xact_lock key serialising appends on PostgreSQL
+# Built once (every desk request appends): a statement object keeps its cache key.
+_TAKE_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_CHAIN_LOCK)
+_CHAIN_HEAD = select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+# The entry goes in as one INSERT of its row (no unit-of-work flush for an object nothing
+# else reads in the request); its id comes back with it.
+_APPEND = insert(AuditEntry.__table__).returning(AuditEntry.__table__.c.id)
+_COLUMNS = tuple(column.key for column in AuditEntry.__table__.columns if column.key != "id")
 
 
 def _digest(key: bytes, entry: AuditEntry) -> str:
@@ -61,8 +68,8 @@ def record(
     written with raw SQL cannot be given a valid hash.
     """
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHAIN_LOCK})
-    prev = db.session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
+        db.session.execute(_TAKE_CHAIN_LOCK)
+    prev = db.session.scalar(_CHAIN_HEAD)
     entry = AuditEntry(
         at=utcnow(),
         actor=actor.kind,
@@ -76,8 +83,9 @@ def record(
         prev_hash=prev or GENESIS,
     )
     entry.hash = _digest(_key(), entry)
-    db.session.add(entry)
-    db.session.flush()
+    entry.id = db.session.execute(
+        _APPEND, {column: getattr(entry, column) for column in _COLUMNS}
+    ).scalar_one()
     # A copy of the head outside the database: compare it with `audit verify --head`.
     log.info("audit %s %s", entry.id, entry.hash)
     return entry

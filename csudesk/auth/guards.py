@@ -2,6 +2,7 @@
 
 from flask import Blueprint, abort
 from flask_login import current_user
+from sqlalchemy import bindparam, select
 
 from csudesk.actor import Actor
 from csudesk.agents.models import Agent
@@ -37,13 +38,17 @@ def current_actor() -> Actor:
     return Actor.for_agent(current_user._get_current_object(), client_ip())
 
 
+# Built once: every signed-in request runs it, and a statement object keeps its cache key.
+_AGENT_BY_ID = select(Agent).where(Agent.id == bindparam("agent_id"))
+
+
 def load_agent(user_id: str):
     """Session id is "agent_id:session_version"; a bumped version or a disabled account fails."""
     try:
         agent_id, version = (int(part) for part in user_id.split(":"))
     except ValueError:
         return None
-    agent = db.session.get(Agent, agent_id)
+    agent = db.session.scalar(_AGENT_BY_ID, {"agent_id": agent_id})
     if agent is None or agent.session_version != version or not agent.active:
         return None
     return agent

@@ -1,5 +1,7 @@
 """Desk home, voter lookup (by work address or by name) and the voter file."""
 
+from collections.abc import Callable
+
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
@@ -169,7 +171,22 @@ def challenge_verified(voter_id: int) -> bool:
     return accounts.has_challenge_proof(voter_id, current_user.id)
 
 
-def action_forms(voter, open_tickets: list[Ticket]) -> dict:
+class ActionForms(dict):
+    """The voter file's action forms by name, each built when first asked for: the page shows
+    one or two of the four, and a form sent back with its errors is put in as it is."""
+
+    def __init__(self, build: Callable[[str], object]):
+        super().__init__()
+        self._build = build
+
+    def __missing__(self, name: str):
+        if name not in DEFAULT_CATEGORY:
+            raise KeyError(name)
+        form = self[name] = self._build(name)
+        return form
+
+
+def action_forms(voter, open_tickets: list[Ticket]) -> ActionForms:
     """The action forms of the voter file, with the ticket and address choices filled in."""
     addresses = choices((e.address, e.address) for e in voter.emails)
     tickets = choices(
@@ -180,14 +197,9 @@ def action_forms(voter, open_tickets: list[Ticket]) -> dict:
         ]
     )
     default_ticket = str(open_tickets[0].id) if open_tickets else NEW_TICKET
-    forms = {}
-    for name, form_class in (
-        ("activation", LinkActionForm),
-        ("password_reset", LinkActionForm),
-        ("vote_code", LinkActionForm),
-        ("challenge", ChallengeForm),
-    ):
-        form = form_class(
+
+    def build(name: str):
+        form = (ChallengeForm if name == "challenge" else LinkActionForm)(
             formdata=None,
             prefix=name,
             ticket=default_ticket,
@@ -198,8 +210,9 @@ def action_forms(voter, open_tickets: list[Ticket]) -> dict:
         form.ticket.choices = tickets
         if hasattr(form, "address"):
             form.address.choices = addresses
-        forms[name] = form
-    return forms
+        return form
+
+    return ActionForms(build)
 
 
 def voter_page(

@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy.orm import joinedload
 
 from csudesk.access.models import SelfServiceRequest
 from csudesk.db import utcnow
@@ -44,90 +44,106 @@ class VoterFile:
         return [t for t in self.tickets if t.is_open]
 
 
-def load_voter(voter_id: int, csu_ids: set[int] | None) -> Voter | None:
-    """The voter if in scope (None means every CSU), with what the file page shows."""
-    query = (
-        select(Voter)
-        .where(Voter.id == voter_id)
-        .options(
-            joinedload(Voter.establishment).joinedload(Establishment.csu),
-            joinedload(Voter.csu),
-            joinedload(Voter.account),
-            joinedload(Voter.vote_code),
-            selectinload(Voter.emails),
+def _in_scope(query, csu_column):
+    """The query, and its variant limited to the CSUs bound as `csu_ids`."""
+    return query, query.where(csu_column.in_(bindparam("csu_ids", expanding=True)))
+
+
+# The page's statements are built once: a statement object keeps its cache key, so a request
+# pays neither their construction nor their cache key, only their bound values (the voter,
+# the scope). The emails come in the voter's own statement (one or two rows per voter).
+_VOTER = _in_scope(
+    select(Voter)
+    .where(Voter.id == bindparam("voter_id"))
+    .options(
+        joinedload(Voter.establishment).joinedload(Establishment.csu),
+        joinedload(Voter.csu),
+        joinedload(Voter.account),
+        joinedload(Voter.vote_code),
+        joinedload(Voter.emails),
+    ),
+    Voter.csu_id,
+)
+_TICKETS = _in_scope(
+    select(Ticket)
+    .where(Ticket.voter_id == bindparam("voter_id"))
+    .options(joinedload(Ticket.assigned_agent))
+    .order_by(Ticket.id.desc())
+    .limit(TICKETS_SHOWN),
+    Ticket.csu_id,
+)
+_LINKS = (
+    select(OneTimeLink)
+    .where(
+        OneTimeLink.voter_id == bindparam("voter_id"),
+        OneTimeLink.purpose != LinkPurpose.AGENT_PASSWORD,
+    )
+    .options(joinedload(OneTimeLink.mail))
+    .order_by(OneTimeLink.id.desc())
+    .limit(LINKS_SHOWN)
+)
+_REISSUES = (
+    select(VoteCodeReissue)
+    .where(VoteCodeReissue.voter_id == bindparam("voter_id"))
+    .order_by(VoteCodeReissue.id.desc())
+)
+# What the voter asked on the public forms and what came of it: the worker records whose
+# address it was; a request still waiting is matched on the voter's addresses of today.
+_REQUESTS = (
+    select(SelfServiceRequest)
+    .where(
+        or_(
+            SelfServiceRequest.voter_id == bindparam("voter_id"),
+            and_(
+                SelfServiceRequest.processed_at.is_(None),
+                SelfServiceRequest.address.in_(bindparam("addresses", expanding=True)),
+            ),
         )
     )
-    if csu_ids is not None:
-        query = query.where(Voter.csu_id.in_(csu_ids))
-    return db.session.scalar(query)
+    .order_by(SelfServiceRequest.id.desc())
+    .limit(REQUESTS_SHOWN)
+)
+# Replies from the voter's tickets in scope, to a roll address or to where the voter wrote
+# from, with the reference of their ticket.
+_REPLIES = _in_scope(
+    select(OutboxMail, Ticket.reference)
+    .join(Ticket, Ticket.id == OutboxMail.ticket_id)
+    .where(OutboxMail.template == "reply", Ticket.voter_id == bindparam("voter_id"))
+    .order_by(OutboxMail.id.desc())
+    .limit(REPLIES_SHOWN),
+    Ticket.csu_id,
+)
+
+
+def _scoped(statements: tuple, csu_ids: set[int] | None, **params):
+    """The statement of the pair that fits the scope, with its bound values."""
+    if csu_ids is None:
+        return statements[0], params
+    return statements[1], {**params, "csu_ids": sorted(csu_ids)}
+
+
+def load_voter(voter_id: int, csu_ids: set[int] | None) -> Voter | None:
+    """The voter if in scope (None means every CSU), with what the file page shows."""
+    return (
+        db.session.execute(*_scoped(_VOTER, csu_ids, voter_id=voter_id))
+        .unique()
+        .scalar_one_or_none()
+    )
 
 
 def voter_tickets(voter: Voter, csu_ids: set[int] | None) -> list[Ticket]:
     """The voter's tickets in scope, newest first, as many as the voter file shows."""
-    query = select(Ticket).where(Ticket.voter_id == voter.id)
-    if csu_ids is not None:
-        query = query.where(Ticket.csu_id.in_(csu_ids))
-    return list(
-        db.session.scalars(
-            query.options(joinedload(Ticket.assigned_agent))
-            .order_by(Ticket.id.desc())
-            .limit(TICKETS_SHOWN)
-        )
-    )
+    return list(db.session.scalars(*_scoped(_TICKETS, csu_ids, voter_id=voter.id)))
 
 
 def voter_file(voter: Voter, csu_ids: set[int] | None) -> VoterFile:
     """Links with their mail state, tickets in scope and reissues of a loaded voter."""
-    links = list(
-        db.session.scalars(
-            select(OneTimeLink)
-            .where(
-                OneTimeLink.voter_id == voter.id,
-                OneTimeLink.purpose != LinkPurpose.AGENT_PASSWORD,
-            )
-            .options(joinedload(OneTimeLink.mail))
-            .order_by(OneTimeLink.id.desc())
-            .limit(LINKS_SHOWN)
-        )
-    )
+    mine = {"voter_id": voter.id}
+    links = list(db.session.scalars(_LINKS, mine))
     tickets = voter_tickets(voter, csu_ids)
-    reissues = list(
-        db.session.scalars(
-            select(VoteCodeReissue)
-            .where(VoteCodeReissue.voter_id == voter.id)
-            .order_by(VoteCodeReissue.id.desc())
-        )
-    )
-    # What the voter asked on the public forms and what came of it: the worker records whose
-    # address it was; a request still waiting is matched on the voter's addresses of today.
+    reissues = list(db.session.scalars(_REISSUES, mine))
     requests = list(
-        db.session.scalars(
-            select(SelfServiceRequest)
-            .where(
-                or_(
-                    SelfServiceRequest.voter_id == voter.id,
-                    and_(
-                        SelfServiceRequest.processed_at.is_(None),
-                        SelfServiceRequest.address.in_([e.address for e in voter.emails]),
-                    ),
-                )
-            )
-            .order_by(SelfServiceRequest.id.desc())
-            .limit(REQUESTS_SHOWN)
-        )
+        db.session.scalars(_REQUESTS, {**mine, "addresses": [e.address for e in voter.emails]})
     )
-    # Replies from the voter's tickets in scope, to a roll address or to where the voter wrote
-    # from, with the reference of their ticket.
-    reply_query = (
-        select(OutboxMail, Ticket.reference)
-        .join(Ticket, Ticket.id == OutboxMail.ticket_id)
-        .where(OutboxMail.template == "reply", Ticket.voter_id == voter.id)
-    )
-    if csu_ids is not None:
-        reply_query = reply_query.where(Ticket.csu_id.in_(csu_ids))
-    replies = list(
-        db.session.execute(reply_query.order_by(OutboxMail.id.desc()).limit(REPLIES_SHOWN))
-        .tuples()
-        .all()
-    )
+    replies = list(db.session.execute(*_scoped(_REPLIES, csu_ids, **mine)).tuples().all())
     return VoterFile(voter, links, tickets, reissues, requests, replies=replies)

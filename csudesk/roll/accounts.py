@@ -4,7 +4,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from csudesk.db import utcnow
 from csudesk.exceptions import ServiceError
@@ -174,18 +174,22 @@ def grant_challenge_proof(voter: Voter, agent_id: int) -> ChallengeProof:
     return proof
 
 
-def _live_proof_id(voter_id: int, agent_id: int, now: datetime):
-    return db.session.scalar(
-        select(ChallengeProof.id)
-        .where(
-            ChallengeProof.voter_id == voter_id,
-            ChallengeProof.agent_id == agent_id,
-            ChallengeProof.used_at.is_(None),
-            ChallengeProof.expires_at > now,
-        )
-        .order_by(ChallengeProof.id.desc())
-        .limit(1)
+# Built once (every voter file page asks): a statement object keeps its cache key.
+_LIVE_PROOF = (
+    select(ChallengeProof.id)
+    .where(
+        ChallengeProof.voter_id == bindparam("voter_id"),
+        ChallengeProof.agent_id == bindparam("agent_id"),
+        ChallengeProof.used_at.is_(None),
+        ChallengeProof.expires_at > bindparam("now"),
     )
+    .order_by(ChallengeProof.id.desc())
+    .limit(1)
+)
+
+
+def _live_proof_id(voter_id: int, agent_id: int, now: datetime):
+    return db.session.scalar(_LIVE_PROOF, {"voter_id": voter_id, "agent_id": agent_id, "now": now})
 
 
 def has_challenge_proof(voter_id: int, agent_id: int) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import CheckConstraint, ForeignKey, Index, UniqueConstraint, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, UniqueConstraint, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,24 +46,53 @@ class OtherViewer:
         return max(int((now - self.seen_at).total_seconds() // 60), 0)
 
 
-def _upsert(agent_id: int, column: str, page_id: int) -> None:
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    now = utcnow()
-    db.session.execute(
+def _upsert_statement(insert, column: str):
+    return (
         insert(RecentView)
-        .values(agent_id=agent_id, **{column: page_id}, seen_at=now)
-        .on_conflict_do_update(index_elements=["agent_id", column], set_={"seen_at": now})
+        .values(
+            agent_id=bindparam("agent_id"),
+            **{column: bindparam("page_id")},
+            seen_at=bindparam("now"),
+        )
+        .on_conflict_do_update(
+            index_elements=["agent_id", column], set_={"seen_at": bindparam("now")}
+        )
     )
 
 
-def _others(column, page_id: int, agent_id: int) -> list[OtherViewer]:
-    since = utcnow() - timedelta(minutes=current_app.config["RECENT_VIEW_MINUTES"])
-    rows = db.session.execute(
+def _others_statement(column: str):
+    return (
         select(Agent.name, RecentView.seen_at)
         .join(Agent, Agent.id == RecentView.agent_id)
-        .where(column == page_id, RecentView.agent_id != agent_id, RecentView.seen_at >= since)
+        .where(
+            getattr(RecentView, column) == bindparam("page_id"),
+            RecentView.agent_id != bindparam("agent_id"),
+            RecentView.seen_at >= bindparam("since"),
+        )
         .order_by(RecentView.seen_at.desc())
+    )
+
+
+# Built once (every page view runs two of them): a statement object keeps its cache key.
+_UPSERTS = {
+    (dialect, column): _upsert_statement(insert, column)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    for column in ("ticket_id", "voter_id")
+}
+_OTHERS = {column: _others_statement(column) for column in ("ticket_id", "voter_id")}
+
+
+def _upsert(agent_id: int, column: str, page_id: int) -> None:
+    dialect = "postgresql" if db.session.get_bind().dialect.name == "postgresql" else "sqlite"
+    db.session.execute(
+        _UPSERTS[dialect, column], {"agent_id": agent_id, "page_id": page_id, "now": utcnow()}
+    )
+
+
+def _others(column: str, page_id: int, agent_id: int) -> list[OtherViewer]:
+    since = utcnow() - timedelta(minutes=current_app.config["RECENT_VIEW_MINUTES"])
+    rows = db.session.execute(
+        _OTHERS[column], {"page_id": page_id, "agent_id": agent_id, "since": since}
     )
     return [OtherViewer(name, seen_at) for name, seen_at in rows]
 
@@ -80,9 +109,9 @@ def record_voter_view(agent_id: int, voter_id: int) -> None:
 
 def ticket_viewers(ticket_id: int, agent_id: int) -> list[OtherViewer]:
     """The other agents who opened the ticket page lately, latest first."""
-    return _others(RecentView.ticket_id, ticket_id, agent_id)
+    return _others("ticket_id", ticket_id, agent_id)
 
 
 def voter_viewers(voter_id: int, agent_id: int) -> list[OtherViewer]:
     """The other agents who opened the voter file lately, latest first."""
-    return _others(RecentView.voter_id, voter_id, agent_id)
+    return _others("voter_id", voter_id, agent_id)

@@ -17,12 +17,12 @@ from tests.fixtures.sql import count_queries
 
 # The lookup is a POST (agent, the address's voter id, audit chain head and entry; PostgreSQL
 # adds the audit chain's lock) that redirects to the voter file (agent, voter file: voter with
-# its account and addresses, links with their mail, tickets, vote-code reissues, self-service
-# requests, replies sent from its tickets, the agent's challenge proof; the other agents who
-# opened the file lately and the upsert of this view; then the audit head and entry, and the
-# lock).
+# its account and addresses in one statement, links with their mail, tickets, vote-code
+# reissues, self-service requests, replies sent from its tickets, the agent's challenge proof;
+# the other agents who opened the file lately and the upsert of this view; then the audit head
+# and entry, and the lock).
 LOOKUP_POST_STATEMENTS = 5 if ON_POSTGRES else 4
-VOTER_PAGE_STATEMENTS = 14 if ON_POSTGRES else 13
+VOTER_PAGE_STATEMENTS = 13 if ON_POSTGRES else 12
 ADDRESS = "marie.dupont@ac-lille.fr"
 
 
