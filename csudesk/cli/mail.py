@@ -51,6 +51,16 @@ def send(watch: bool, interval: float):
             _print(report)
             if (report.handled == 0 and not processed) or report.retried or report.failed:
                 return
+    should_stop = _stop_on_signals()
+    click.echo(
+        f"Envoi du courrier en continu vers {current_app.config['MAIL_SERVER']}:"
+        f"{current_app.config['MAIL_PORT']} (Ctrl+C pour arrêter)."
+    )
+    sender.run_forever(interval, _print, should_stop, before_pass=_process_selfservice)
+
+
+def _stop_on_signals():
+    """A callable that says whether SIGTERM or SIGINT came (the --watch loops end on it)."""
     stop = {"now": False}
 
     def _stop(signum, frame):
@@ -58,11 +68,7 @@ def send(watch: bool, interval: float):
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    click.echo(
-        f"Envoi du courrier en continu vers {current_app.config['MAIL_SERVER']}:"
-        f"{current_app.config['MAIL_PORT']} (Ctrl+C pour arrêter)."
-    )
-    sender.run_forever(interval, _print, lambda: stop["now"], before_pass=_process_selfservice)
+    return lambda: stop["now"]
 
 
 @mail_cli.command("sink")
@@ -108,13 +114,7 @@ def fetch(watch: bool, every: float, name: str | None):
         if failed:
             raise click.exceptions.Exit(1)
         return
-    stop = {"now": False}
-
-    def _stop(signum, frame):
-        stop["now"] = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    should_stop = _stop_on_signals()
     click.echo(
         f"Relève de {len(mailboxes)} boîte(s) toutes les {every:g} s (Ctrl+C pour arrêter) : "
         + ", ".join(f"{mailbox.name} ({mailbox.where})" for mailbox in mailboxes)
@@ -124,7 +124,7 @@ def fetch(watch: bool, every: float, name: str | None):
         mailboxes,
         every,
         lambda report: _print_fetch(report, quiet=True, last_errors=last_errors),
-        lambda: stop["now"],
+        should_stop,
         _progress(),
     )
 
