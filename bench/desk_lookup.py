@@ -9,7 +9,9 @@ The SQL count covers both requests of a lookup: the POST and the voter file.
 The same page is also run beside bench.anchor_voter_page, its same-work anchor (the page's
 statements, audit append and template through the raw driver), in the same set-up and with
 the same session cookie, and measured in one process (no HTTP, no second worker) with a
-profile of where the time goes, beside the same-work anchor in one process.
+profile of where the time goes, beside the same-work anchor in one process. The page is also
+served by 1 and by 4 worker processes, beside the audit chain's own ceiling (bench.audit_chain):
+whether more processes serve more pages, and how far they are from queueing on the chain.
 """
 
 import cProfile
@@ -23,8 +25,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bench import audit_chain
 from bench.harness import Database, Row, count_queries, ensure_account, fmt_int, fmt_ms
-from bench.http import Browser, gunicorn, wrk
+from bench.http import WORKERS, Browser, gunicorn, wrk
 from csudesk.directory.models import CSU
 from csudesk.extensions import db
 from csudesk.roll.models import Voter, VoterEmail
@@ -33,6 +36,10 @@ FIGURE = "desk lookup by e-mail"
 TARGET_SHARE = 0.5
 TARGET_P99_SECONDS = 0.025
 TARGET_PAGE_SECONDS = 0.003
+TARGET_TWO_WORKERS = 1.7
+SCALING_WORKERS = (1, 4)  # beside the main run's WORKERS (2)
+AUDIT_CHAIN_SECONDS = 5
+WARM_SECONDS = 2
 IN_PROCESS_PAGES = 300
 PROFILE_ENTRIES = 8
 _TOKENS = re.compile(r'value="[A-Za-z0-9._-]{40,}"')
@@ -112,6 +119,17 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             database.work / "desk",
             headers={"Cookie": browser.cookie_header},
         )
+    scaling = {WORKERS: load.per_second}
+    for workers in SCALING_WORKERS:
+        with gunicorn(
+            "csudesk:create_app()", database.env(), database.work / "desk", workers=workers
+        ) as server:
+            cookie = {"Cookie": browser.cookie_header}
+            # Every worker loads its templates and statement caches before the measured run.
+            wrk(server.url, paths, WARM_SECONDS, database.work / "desk", headers=cookie)
+            scaling[workers] = wrk(
+                server.url, paths, seconds, database.work / "desk", headers=cookie
+            ).per_second
     anchor_paths = ["/electeur?courriel=" + urllib.parse.quote(a) for a in addresses]
     with gunicorn(
         "bench.anchor_app:create_app()", database.anchor_env(), database.work / "anchor-http"
@@ -164,6 +182,18 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             f" p50 / p99 {fmt_ms(same.p50)} / {fmt_ms(same.p99)}",
         ),
         in_process,
+        Row(
+            f"{FIGURE}, full voter page with 1 / 2 / 4 worker processes: req/s",
+            database.name,
+            " / ".join(fmt_int(scaling[n]) for n in sorted(scaling)),
+            fmt_int(scaling[1]),
+            f"{scaling[2] / scaling[1]:.2f}× with 2",
+            f"2 workers ≥ {TARGET_TWO_WORKERS}× 1",
+            scaling[2] / scaling[1] >= TARGET_TWO_WORKERS,
+            f"anchor: 1 worker; 4 workers {scaling[4] / scaling[1]:.2f}× 1; wrk shares the"
+            f" machine's {os.cpu_count()} cores",
+        ),
+        audit_chain.run(database, AUDIT_CHAIN_SECONDS, scaling),
         Row(
             f"{FIGURE}, full voter page: p50 / p99",
             database.name,

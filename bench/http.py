@@ -52,8 +52,10 @@ def reset_peak_rss(pid: int) -> None:
 
 
 @contextmanager
-def gunicorn(app_spec: str, env: dict[str, str], work: Path) -> Iterator[Server]:
-    """Serve `app_spec` on a free loopback port; yields the running server."""
+def gunicorn(
+    app_spec: str, env: dict[str, str], work: Path, workers: int = WORKERS
+) -> Iterator[Server]:
+    """Serve `app_spec` on a free loopback port with `workers` processes; yields the server."""
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     with open(work / "gunicorn.log", "ab") as log:
@@ -65,7 +67,7 @@ def gunicorn(app_spec: str, env: dict[str, str], work: Path) -> Iterator[Server]
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
-                str(WORKERS),
+                str(workers),
                 "--config",
                 "python:csudesk.gunicorn_conf",
                 "--access-logfile",

@@ -1,5 +1,5 @@
-"""Database helpers shared by every domain package: UTC timestamps, SQLite settings, and
-read-only units of work (transactions that never take SQLite's write lock)."""
+"""Database helpers shared by every domain package: UTC timestamps, SQLite settings, read-only
+units of work and reads-first requests (transactions that never take SQLite's write lock)."""
 
 import sqlite3
 from collections.abc import Iterator
@@ -74,6 +74,52 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
 # Execution option of the connection of a read-only unit of work, read by the "begin" hook.
 READ_ONLY = "csudesk_read_only"
+# True while a reads-first request (csudesk.uow.reads_first) has not reached its writes: on
+# SQLite its transaction so far begins deferred and query-only, like a read-only unit of work.
+_reading_first: ContextVar[bool] = ContextVar("csudesk_reading_first", default=False)
+
+
+def _the_session(session: Session | scoped_session | None) -> Session:
+    if session is None:
+        from csudesk.extensions import db
+
+        session = db.session
+    return session() if isinstance(session, scoped_session) else session
+
+
+def start_reads_first() -> None:
+    """This request reads first and writes only at the end (its writes call `end_reads`).
+
+    On SQLite, every other transaction takes the single write lock at its first statement
+    (BEGIN IMMEDIATE), so two workers serving pages that each end with an audit append run
+    one after the other for the whole of their queries. Here the request's first transaction
+    is deferred and query-only: in WAL mode it reads a snapshot beside any writer, and the
+    write lock is taken only by the short transaction `end_reads` leaves for the writes,
+    where BEGIN IMMEDIATE waits for the lock (busy_timeout) instead of failing with
+    SQLITE_BUSY as a deferred transaction that upgrades itself would. PostgreSQL's readers
+    never block its writers: there nothing changes.
+    """
+    _reading_first.set(True)
+
+
+def end_reads(session: Session | scoped_session | None = None) -> None:
+    """The request's reads are over: end their snapshot, so its writes begin a transaction.
+
+    Objects stay loaded (expire_on_commit is off). Only what does not depend on the snapshot
+    may follow: appends (the audit entry, a page view), not a check-then-write, which must
+    read again in the write transaction. A no-op outside a reads-first request.
+    """
+    if not _reading_first.get():
+        return
+    _reading_first.set(False)
+    session = _the_session(session)
+    if session.in_transaction() and session.connection().info.get("query_only"):
+        session.commit()  # nothing was written: this only closes the read snapshot
+
+
+def forget_reads_first() -> None:
+    """At the end of a request, whatever happened: the next one starts as an ordinary one."""
+    _reading_first.set(False)
 
 
 @contextmanager
@@ -91,15 +137,10 @@ def read_only(session: Session | scoped_session | None = None) -> Iterator[Sessi
 
     The session must have no transaction in progress (commit what the request wrote first);
     the unit of work is rolled back when the block ends, closing its snapshot. Used by the
-    streamed ticket-log export and the audit commands; the performance issue (issue 14) will
-    extend it to the agent's voter page, whose reads come before its one audit append.
+    streamed ticket-log export, the journal and the audit commands; the desk's pages read
+    the same way until their writes (`start_reads_first`).
     """
-    if session is None:
-        from csudesk.extensions import db
-
-        session = db.session
-    if isinstance(session, scoped_session):
-        session = session()
+    session = _the_session(session)
     if session.in_transaction():
         raise RuntimeError("commit or roll back before a read-only unit of work")
     session.connection(execution_options={READ_ONLY: True})
@@ -120,6 +161,7 @@ def _sqlite_query_only(conn: Connection, on: bool) -> None:
 def _on_begin(conn: Connection) -> None:
     reading = bool(conn.get_execution_options().get(READ_ONLY))
     if conn.dialect.name == "sqlite":
+        reading = reading or _reading_first.get()
         _sqlite_query_only(conn, reading)
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
     elif reading and conn.dialect.name == "postgresql":

@@ -1,20 +1,27 @@
 """Read-only units of work: readers never hold SQLite's write lock, writes inside them fail.
 
+The desk's voter file reads the same way (uow.reads_first): while another connection holds
+the write lock, its queries run and only its appends wait.
+
 The served-process test is the attack of issue 10 item 3: a supervisor's export that a slow
 client downloads must not make a sign-in wait for the write lock and fail with a 500.
 """
 
 import http.client
 import socket
+import sqlite3
+import threading
 import time
 import urllib.parse
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from flask import g
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from csudesk.audit.models import AuditEntry
 from csudesk.db import read_only
 from csudesk.extensions import db
 from csudesk.tickets.models import Ticket
@@ -130,6 +137,48 @@ def test_read_only_refuses_a_transaction_in_progress(app, directory):
     with pytest.raises(RuntimeError, match="commit"), read_only():
         pass
     db.session.rollback()
+
+
+@sqlite_only
+def test_the_voter_page_reads_beside_a_writer_and_waits_only_to_write(client, lille, make_voter):
+    voter_id = make_voter("DUPONT", "Marie", emails=("marie.dupont@ac-lille.fr",)).id
+    db.session.remove()
+    g.pop("_login_user", None)  # the request loads its agent itself, in its reads
+    statements: list[str] = []
+    waiting_to_write = threading.Event()
+
+    def on_statement(connection, cursor, statement, *args):
+        if threading.current_thread() is not page_thread:
+            return
+        statements.append(statement)
+        if statement == "BEGIN IMMEDIATE":
+            waiting_to_write.set()
+
+    answers = []
+    page_thread = threading.Thread(
+        target=lambda: answers.append(client.get(f"/guichet/electeurs/{voter_id}"))
+    )
+    holder = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write transaction, in progress
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        page_thread.start()
+        assert waiting_to_write.wait(10), statements
+        # Everything the page reads ran while the lock was held; only its appends wait.
+        reads = statements[: statements.index("BEGIN IMMEDIATE")]
+        assert reads[:2] == ["PRAGMA query_only = 1", "BEGIN"]  # deferred, may not write
+        assert any("FROM voter" in s for s in reads) and any("FROM agent" in s for s in reads)
+        assert not any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in reads)
+        time.sleep(0.2)
+        assert page_thread.is_alive() and not answers  # waiting for the lock, not failed
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+        page_thread.join(30)
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+    assert answers and answers[0].status_code == 200
+    entry = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(1)).one()
+    assert (entry.action, entry.voter_id) == ("voter.view", voter_id)
 
 
 class SmallWindowConnection(http.client.HTTPConnection):

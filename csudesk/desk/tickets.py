@@ -5,7 +5,7 @@ from flask_login import current_user
 
 from csudesk import uow
 from csudesk.auth.guards import current_actor, scope_covers
-from csudesk.db import utcnow
+from csudesk.db import end_reads, utcnow
 from csudesk.directory.models import CSU
 from csudesk.directory.services import NATIONAL_CSU_CODE, csu_by_code, csu_choices
 from csudesk.elections.calendar import paris
@@ -59,6 +59,7 @@ def _merged_meanwhile(error: MergedTicket):
 
 
 @bp.get("/tickets")
+@uow.reads_first
 def queue():
     """Open tickets of the agent's CSU (the national CSU picks which CSU to look at)."""
     csu_ids = scope()
@@ -135,9 +136,6 @@ def ticket_page(ticket: Ticket, status: int = 200, changes=None, refused_text=No
     links = queries.ticket_links(ticket)
     csus = {c.id: c for c in csu_choices()}
     others = ticket_viewers(ticket.id, current_user.id)
-    if request.method == "GET":
-        # A form sent back with its errors is the same visit, not a new one.
-        record_ticket_view(current_user.id, ticket.id)
     note = forms.get("note_form")
     if note is None:
         # A note form sent back keeps the moment its page was loaded at.
@@ -147,6 +145,10 @@ def ticket_page(ticket: Ticket, status: int = 200, changes=None, refused_text=No
     transfer.csu.choices = transfer_choices(ticket)
     merge_form = forms.get("merge_form") or MergeForm(formdata=None, prefix=MERGE_PREFIX)
     merge_form.into.choices = merge_choices(ticket)
+    if request.method == "GET":
+        # A form sent back with its errors is the same visit, not a new one.
+        end_reads()
+        record_ticket_view(current_user.id, ticket.id)
     return uow.commit_then_render(
         "desk/ticket.html",
         status,
@@ -166,6 +168,7 @@ def ticket_page(ticket: Ticket, status: int = 200, changes=None, refused_text=No
 
 
 @bp.get("/tickets/<int:ticket_id>")
+@uow.reads_first
 def ticket(ticket_id: int):
     """A ticket with its whole history."""
     return ticket_page(ticket_or_404(ticket_id))

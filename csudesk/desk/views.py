@@ -8,7 +8,7 @@ from flask_login import current_user
 from csudesk import uow
 from csudesk.audit import services as audit
 from csudesk.auth.guards import current_actor, scope_covers
-from csudesk.db import utcnow
+from csudesk.db import end_reads, utcnow
 from csudesk.desk.voter_file import voter_file
 from csudesk.directory.models import CSU
 from csudesk.directory.services import RoutingError, route_uai
@@ -161,6 +161,7 @@ def _results_page(email_form=None, name_form=None, status=200, **context):
 
 
 @bp.get("/electeurs/<int:voter_id>")
+@uow.reads_first
 def voter(voter_id: int):
     """The voter file."""
     return voter_page(voter_in_scope_or_404(voter_id), audit_action="voter.view")
@@ -226,12 +227,14 @@ def voter_page(
 
     The audit entry is appended last, just before the commit: on PostgreSQL the lock that
     serialises appends to the chain is then held for one INSERT, not for the file's queries.
-    Rendering after the commit keeps the transaction, and on SQLite the write lock that
-    BEGIN IMMEDIATE takes, as short as the queries themselves.
+    On SQLite the GET's reads run without the write lock (`uow.reads_first`), which only the
+    page view and the audit entry take. Rendering after the commit keeps the transaction as
+    short as the queries themselves.
     """
     file = voter_file(found, scope())
     challenge_ok = challenge_verified(found.id)
     others = voter_viewers(found.id, current_user.id)
+    end_reads()  # on a reads-first GET, the two appends below take SQLite's write lock
     if request.method == "GET":
         # A form sent back with its errors is the same visit, not a new one.
         record_voter_view(current_user.id, found.id)

@@ -50,16 +50,19 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         "desk lookup by e-mail, full voter page: req/s",
         "desk lookup by e-mail, full voter page beside its same-work anchor: req/s",
         "desk lookup by e-mail, full voter page in one process: time per page",
+        "desk lookup by e-mail, full voter page with 1 / 2 / 4 worker processes: req/s",
+        "audit chain appends (audit.record and commit, nothing else), 1 / 2 / 4 processes:"
+        " appends/s",
         "desk lookup by e-mail, full voter page: p50 / p99",
         "contact form submissions/s (routing, ticket, audit)",
         "mail fetch from a local Dovecot, messages/s",
         "CSV export of the ticket log, 2 000 tickets: rows/s",
-        figures[14],
+        figures[16],
     ]
     assert figures[4].startswith("name search in one académie (")
     # The small size is a fifth of the log, or what the contact figure already wrote.
-    assert figures[14].startswith("CSV export of the ticket log: peak RSS at ")
-    assert figures[14].endswith(" / 2 000 tickets")
+    assert figures[16].startswith("CSV export of the ticket log: peak RSS at ")
+    assert figures[16].endswith(" / 2 000 tickets")
     for row in rows:
         assert row.database == database.name
         assert row.measured and row.anchor and row.ratio
@@ -71,10 +74,12 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
     # The same-work anchor serves the page's own HTML, byte for byte but the CSRF tokens.
     assert "same HTML as the page: yes;" in rows[8].note
     assert "voter_file.voter_file " in rows[9].note and rows[9].measured.endswith(" ms wall")
-    assert " SQL statements per submission; " in rows[11].note
-    assert "limits per address and per IP raised" in rows[11].note
-    assert rows[12].note.startswith("5 messages, batches of 50, a commit every 10 (")
-    assert rows[14].measured.count(" MB") == 2 and rows[14].anchor.count(" MB") == 2
+    assert rows[10].measured.count(" / ") == 2 and rows[10].note.startswith("anchor: 1 worker;")
+    assert rows[11].measured.count(" / ") == 2 and rows[11].anchor.count(" / ") == 2
+    assert " SQL statements per submission; " in rows[13].note
+    assert "limits per address and per IP raised" in rows[13].note
+    assert rows[14].note.startswith("5 messages, batches of 50, a commit every 10 (")
+    assert rows[16].measured.count(" MB") == 2 and rows[16].anchor.count(" MB") == 2
     run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
     page = markdown(run)
     assert all(row.figure in page for row in rows)
