@@ -28,7 +28,7 @@ from csudesk.mail.models import MailStatus, OutboxMail
 from csudesk.roll.models import Voter
 
 FIGURE = "outbox sender to a local SMTP sink"
-TARGET_SHARE = 0.5
+TARGET_SHARE = 0.4  # issue 14 target 7: at least 40 % of the smtplib anchor
 TARGET_TWO_PROCESSES = 1.6  # two sender processes against one, on the same outbox
 # A link URL as long as a real one: the anchor's messages weigh what the sender's weigh.
 SAMPLE_LINK = "http://127.0.0.1:5000/activation/" + "x" * 43
