@@ -200,7 +200,7 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             f"anchor: 1 worker; 4 workers {scaling[4] / scaling[1]:.2f}× 1; wrk shares the"
             f" machine's {os.cpu_count()} cores",
         ),
-        audit_chain.run(database, AUDIT_CHAIN_SECONDS, scaling),
+        *audit_chain.run(database, AUDIT_CHAIN_SECONDS, scaling),
         Row(
             f"{FIGURE}, full voter page: p50 / p99",
             database.name,

@@ -30,6 +30,7 @@ import math
 import time
 import urllib.parse
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bench.harness import percentile
@@ -343,4 +344,7 @@ def fixed_rate(
     target = _Target.parse(base_url)
     requests = [_request_bytes(target, path, headers or {}) for path in paths]
     pool = _Pool(target, requests, max_connections, timeout)
-    return asyncio.run(_run(pool, rate, seconds, warmup))
+    # A loop of its own in a thread of its own: the caller's thread may run one already
+    # (Playwright's sync API keeps one running in the test process).
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, _run(pool, rate, seconds, warmup)).result()

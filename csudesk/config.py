@@ -145,6 +145,13 @@ AUDIT_HMAC_KEY = None
 # production on another volume, append-only), and syslog when set ("/dev/log" or "host:514").
 AUDIT_ANCHOR_PATH = None
 AUDIT_ANCHOR_SYSLOG = None
+# "inline": each request seals the entry it writes, under the chain's lock (one machine, or
+# SQLite). "sealer": requests only insert their entries and one `flask --app csudesk audit seal
+# --watch` chains them within seconds (several app processes on PostgreSQL: the requests no
+# longer queue on the lock; README "Audit trail"). `audit verify` reports an entry left
+# unsealed longer than AUDIT_SEAL_MAX_DELAY seconds.
+AUDIT_SEALING = "inline"
+AUDIT_SEAL_MAX_DELAY = 60
 
 # Pagination
 PAGE_SIZE = 50

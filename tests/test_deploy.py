@@ -72,6 +72,7 @@ def test_units_run_commands_that_exist(app):
         "csudesk-migrate.service",
         "csudesk-audit-verify.service",
         "csudesk-audit-anchor.service",
+        "csudesk-audit-seal.service",
     }
     for unit, argv in commands.items():
         assert argv[0].endswith("/flask") and argv[1:3] == ["--app", "csudesk"], unit
@@ -84,6 +85,7 @@ def test_units_run_commands_that_exist(app):
             assert option in {o for p in command.params for o in p.opts}, (unit, option)
     assert commands["csudesk-mail@.service"][3:] == ["mail", "send", "--watch"]
     assert commands["csudesk-audit-anchor.service"][3:6] == ["audit", "anchor", "--watch"]
+    assert commands["csudesk-audit-seal.service"][3:6] == ["audit", "seal", "--watch"]
 
 
 def test_nginx_log_hides_tokens_like_gunicorn_does():

@@ -132,10 +132,13 @@ def last_anchor(path: Path) -> Anchor | None:
 
 
 def current_head() -> Anchor | None:
-    """The newest entry of the chain, read without SQLite's write lock."""
+    """The newest sealed entry of the chain, read without SQLite's write lock."""
     with read_only() as session:
         row = session.execute(
-            select(AuditEntry.id, AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+            select(AuditEntry.id, AuditEntry.hash)
+            .where(AuditEntry.seal_seq.is_not(None))
+            .order_by(AuditEntry.seal_seq.desc())
+            .limit(1)
         ).first()
     return Anchor(row.id, row.hash, utcnow()) if row else None
 

@@ -1,8 +1,16 @@
-"""The audit trail: append-only, each entry chained to the previous one by an HMAC."""
+"""The audit trail: append-only, each entry chained to the previous one by an HMAC.
+
+An entry is sealed when it takes its place in the chain: its position (`seal_seq`), the
+previous entry's hash and its own. By default the request that writes it seals it at once
+(AUDIT_SEALING "inline"); with several app processes on PostgreSQL the request only inserts it,
+with the MAC of its own content, and the one sealer (`flask audit seal --watch`) chains the new
+entries within seconds (csudesk/audit/sealer.py). Sealing is the one change the database lets
+through: a NULL seal filled in, every other column unchanged.
+"""
 
 from datetime import datetime
 
-from sqlalchemy import DDL, ForeignKey, Index, String, Text, event
+from sqlalchemy import DDL, BigInteger, ForeignKey, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from csudesk.db import UTCDateTime, utcnow
@@ -17,6 +25,14 @@ class AuditEntry(db.Model):
         Index("ix_audit_entry_voter", "voter_id", "id"),
         Index("ix_audit_entry_agent", "agent_id", "id"),
         Index("ix_audit_entry_action_at", "action", "at"),
+        Index("uq_audit_entry_seal_seq", "seal_seq", unique=True),
+        # What the sealer reads, in id order: only the entries still waiting.
+        Index(
+            "ix_audit_entry_unsealed",
+            "id",
+            postgresql_where=text("seal_seq IS NULL"),
+            sqlite_where=text("seal_seq IS NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -30,8 +46,17 @@ class AuditEntry(db.Model):
     target_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[str] = mapped_column(Text, default="{}")
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    # HMAC of the content alone, written with the entry: the sealer chains only entries the
+    # application wrote (NULL on the entries sealed before it existed).
+    mac: Mapped[str | None] = mapped_column(String(64))
+    # The entry's place in the chain and the chain's hashes; NULL until it is sealed.
+    seal_seq: Mapped[int | None] = mapped_column(BigInteger)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def sealed(self) -> bool:
+        return self.seal_seq is not None
 
     agent = relationship("Agent", foreign_keys=[agent_id])
     target_agent = relationship("Agent", foreign_keys=[target_agent_id])
@@ -44,9 +69,23 @@ class AuditEntry(db.Model):
 # the application's role must not own the table. On SQLite anyone who can write the file can
 # drop the triggers: there they stop mistakes and the application, the chain and its anchors
 # catch the rest.
-APPEND_ONLY_FUNCTION = """
+# The columns a seal leaves as they were, and the condition that lets a seal through.
+CONTENT_COLUMNS = (
+    "id", "at", "actor", "agent_id", "action", "voter_id", "ticket_id", "target_agent_id",
+    "ip", "details", "mac",
+)  # fmt: skip
+SEALING = (
+    "OLD.seal_seq IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL"
+    " AND NEW.seal_seq IS NOT NULL AND NEW.prev_hash IS NOT NULL AND NEW.hash IS NOT NULL"
+)
+APPEND_ONLY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION audit_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    IF TG_OP = 'UPDATE' AND {SEALING}
+       AND ({", ".join(f"NEW.{c}" for c in CONTENT_COLUMNS)})
+           IS NOT DISTINCT FROM ({", ".join(f"OLD.{c}" for c in CONTENT_COLUMNS)}) THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION USING
         MESSAGE = 'audit_entry is append-only: ' || TG_OP || ' refused',
         ERRCODE = 'insufficient_privilege';
@@ -59,10 +98,12 @@ APPEND_ONLY_PG_TRIGGERS = (
     "CREATE TRIGGER audit_entry_no_truncate BEFORE TRUNCATE ON audit_entry"
     " FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only()",
 )
-APPEND_ONLY_SQLITE_TRIGGERS = tuple(
-    f"CREATE TRIGGER audit_entry_no_{op.lower()} BEFORE {op} ON audit_entry"
-    f" BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only: {op} refused'); END"
-    for op in ("UPDATE", "DELETE")
+APPEND_ONLY_SQLITE_TRIGGERS = (
+    "CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry"
+    f" WHEN NOT ({SEALING} AND {' AND '.join(f'NEW.{c} IS OLD.{c}' for c in CONTENT_COLUMNS)})"
+    " BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only: UPDATE refused'); END",
+    "CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry"
+    " BEGIN SELECT RAISE(ABORT, 'audit_entry is append-only: DELETE refused'); END",
 )
 
 for _statement in (APPEND_ONLY_FUNCTION, *APPEND_ONLY_PG_TRIGGERS):

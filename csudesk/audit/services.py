@@ -1,4 +1,13 @@
-"""Writing and verifying the hash-chained audit trail (SECURITY.md 18, 19)."""
+"""Writing and verifying the hash-chained audit trail (SECURITY.md 18, 19).
+
+Each entry carries the MAC of its own content (`mac`) and, once sealed, its place in the
+chain (`seal_seq`) with an HMAC over the previous entry's hash and its content (`hash`). With
+AUDIT_SEALING "inline" (the default) `record` seals the entry it writes, under the chain's
+lock, so the chain is complete at every commit. With "sealer" it writes the entry unsealed and
+takes no lock: requests of several app processes no longer queue on one lock held through
+their commit, and the one sealer (csudesk/audit/sealer.py) chains the new entries in
+batches, within AUDIT_SEAL_MAX_DELAY; `verify_chain` reports an entry left unsealed longer.
+"""
 
 import hashlib
 import hmac
@@ -6,6 +15,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from flask import current_app
@@ -22,35 +32,85 @@ GENESIS = "0" * 64
 _CHAIN_LOCK = 7_274_201  # pg_advisory_xact_lock key serialising appends on PostgreSQL
 # Built once (every desk request appends): a statement object keeps its cache key.
 _TAKE_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_CHAIN_LOCK)
-_CHAIN_HEAD = select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)
+# The sealed head: the entry with the highest place in the chain.
+_CHAIN_HEAD = (
+    select(AuditEntry.seal_seq, AuditEntry.hash)
+    .where(AuditEntry.seal_seq.is_not(None))
+    .order_by(AuditEntry.seal_seq.desc())
+    .limit(1)
+)
 # The entry goes in as one INSERT of its row (no unit-of-work flush for an object nothing
 # else reads in the request); its id comes back with it.
 _APPEND = insert(AuditEntry.__table__).returning(AuditEntry.__table__.c.id)
 _COLUMNS = tuple(column.key for column in AuditEntry.__table__.columns if column.key != "id")
+INLINE, SEALER = "inline", "sealer"
 
 
-def _digest(key: bytes, entry: AuditEntry) -> str:
-    content = json.dumps(
-        [
-            entry.prev_hash,
-            entry.at.replace(tzinfo=None).isoformat(timespec="microseconds"),
-            entry.actor,
-            entry.agent_id,
-            entry.action,
-            entry.voter_id,
-            entry.ticket_id,
-            entry.target_agent_id,
-            entry.ip,
-            entry.details,
-        ],
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
+def _content(entry: AuditEntry) -> list:
+    return [
+        entry.at.replace(tzinfo=None).isoformat(timespec="microseconds"),
+        entry.actor,
+        entry.agent_id,
+        entry.action,
+        entry.voter_id,
+        entry.ticket_id,
+        entry.target_agent_id,
+        entry.ip,
+        entry.details,
+    ]
+
+
+def _hmac(key: bytes, values: list) -> str:
+    content = json.dumps(values, separators=(",", ":"), ensure_ascii=True)
     return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()
 
 
-def _key() -> bytes:
+def _digest(key: bytes, entry: AuditEntry) -> str:
+    """The chain hash: the previous entry's hash and this entry's content."""
+    return _hmac(key, [entry.prev_hash, *_content(entry)])
+
+
+def entry_mac(key: bytes, entry: AuditEntry) -> str:
+    """The MAC of the entry's content alone, under a key of its own (never a chain hash)."""
+    return _hmac(
+        hmac.new(key, b"csudesk audit entry key", hashlib.sha256).digest(), _content(entry)
+    )
+
+
+def chain_key() -> bytes:
+    """AUDIT_HMAC_KEY, the key of the chain hashes and of the entry MACs."""
     return current_app.config["AUDIT_HMAC_KEY"].encode()
+
+
+def sealing() -> str:
+    """AUDIT_SEALING: "inline" (each request seals its entry) or "sealer" (audit seal)."""
+    mode = current_app.config.get("AUDIT_SEALING") or INLINE
+    if mode not in (INLINE, SEALER):
+        raise RuntimeError(f"AUDIT_SEALING is {mode!r}: 'inline' or 'sealer'")
+    return mode
+
+
+def take_chain_lock() -> None:
+    """Serialise the chain's sealing: the advisory lock on PostgreSQL, until the commit.
+
+    On SQLite the transaction holds the database's write lock already (BEGIN IMMEDIATE).
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_TAKE_CHAIN_LOCK)
+
+
+def chain_head() -> tuple[int, str]:
+    """(place, hash) of the sealed head; (0, GENESIS) for an empty chain. Under the lock."""
+    row = db.session.execute(_CHAIN_HEAD).first()
+    return (row.seal_seq, row.hash) if row else (0, GENESIS)
+
+
+def seal(key: bytes, entry: AuditEntry, after: tuple[int, str]) -> tuple[int, str]:
+    """Give `entry` the place after `after` (place, hash); the new head."""
+    entry.seal_seq = after[0] + 1
+    entry.prev_hash = after[1]
+    entry.hash = _digest(key, entry)
+    return entry.seal_seq, entry.hash
 
 
 def record(
@@ -62,14 +122,11 @@ def record(
     target_agent_id: int | None = None,
     **details: Any,
 ) -> AuditEntry:
-    """Append one entry, chained to the last one, in the caller's transaction.
+    """Append one entry in the caller's transaction, sealed at once unless a sealer does it.
 
     The chain is keyed (HMAC-SHA256 with AUDIT_HMAC_KEY, kept outside the database) so a row
-    written with raw SQL cannot be given a valid hash.
+    written with raw SQL cannot be given a valid hash, nor a MAC the sealer would accept.
     """
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(_TAKE_CHAIN_LOCK)
-    prev = db.session.scalar(_CHAIN_HEAD)
     entry = AuditEntry(
         at=utcnow(),
         actor=actor.kind,
@@ -80,14 +137,19 @@ def record(
         target_agent_id=target_agent_id,
         ip=actor.ip,
         details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
-        prev_hash=prev or GENESIS,
     )
-    entry.hash = _digest(_key(), entry)
+    key = chain_key()
+    entry.mac = entry_mac(key, entry)
+    inline = sealing() == INLINE
+    if inline:
+        take_chain_lock()
+        seal(key, entry, chain_head())
     entry.id = db.session.execute(
         _APPEND, {column: getattr(entry, column) for column in _COLUMNS}
     ).scalar_one()
-    # A copy of the head outside the database: compare it with `audit verify --head`.
-    log.info("audit %s %s", entry.id, entry.hash)
+    if inline:
+        # A copy of the head outside the database: compare it with `audit verify --head`.
+        log.info("audit %s %s", entry.id, entry.hash)
     return entry
 
 
@@ -98,6 +160,7 @@ class ChainReport:
     reason: str | None = None
     head_id: int | None = None  # the last entry of an intact chain, to note down outside
     head_hash: str | None = None
+    waiting: int = 0  # entries written by the application, not sealed yet (within the delay)
 
     @property
     def ok(self) -> bool:
@@ -150,12 +213,15 @@ def verify_chain(
             "l'entrée relevée n'est plus dans le journal : des entrées ont été supprimées",
             "l'entrée relevée a été remplacée (empreinte différente)",
         )
-    key = _key()
+    key = chain_key()
     prev = GENESIS
     checked = 0
     head_id = None
     result = db.session.execute(
-        select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=5000)
+        select(AuditEntry)
+        .where(AuditEntry.seal_seq.is_not(None))
+        .order_by(AuditEntry.seal_seq)
+        .execution_options(yield_per=5000)
     )
     try:
         for entry in result.scalars():
@@ -178,7 +244,33 @@ def verify_chain(
     if expected:
         missing = min(expected)
         return ChainReport(checked, missing, expected[missing][1], head_id=head_id)
-    return ChainReport(checked, head_id=head_id, head_hash=prev if head_id else None)
+    report = ChainReport(checked, head_id=head_id, head_hash=prev if head_id else None)
+    return _check_waiting(key, report)
+
+
+def _check_waiting(key: bytes, report: ChainReport) -> ChainReport:
+    """The entries not sealed yet: each written by the application, none waiting too long."""
+    oldest_allowed = utcnow() - timedelta(seconds=current_app.config["AUDIT_SEAL_MAX_DELAY"])
+    for entry in db.session.scalars(
+        select(AuditEntry).where(AuditEntry.seal_seq.is_(None)).order_by(AuditEntry.id)
+    ):
+        if entry.mac is None or not hmac.compare_digest(entry.mac, entry_mac(key, entry)):
+            report.broken_id = entry.id
+            report.reason = (
+                "entrée ajoutée hors de l'application ou modifiée avant d'être scellée"
+                " (empreinte de l'entrée invalide)"
+            )
+            return report
+        if entry.at < oldest_allowed:
+            report.broken_id = entry.id
+            report.reason = (
+                "entrée non scellée depuis plus de"
+                f" {current_app.config['AUDIT_SEAL_MAX_DELAY']} s : le scelleur"
+                " (flask --app csudesk audit seal --watch) est-il arrêté ?"
+            )
+            return report
+        report.waiting += 1
+    return report
 
 
 def details_of(entry: AuditEntry) -> dict[str, Any]:

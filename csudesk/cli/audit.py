@@ -10,6 +10,7 @@ import click
 from flask.cli import AppGroup
 
 from csudesk.audit import anchors as anchoring
+from csudesk.audit import sealer
 from csudesk.audit.services import BadHead, parse_head, verify_chain
 from csudesk.db import read_only
 from csudesk.elections.calendar import paris
@@ -108,3 +109,32 @@ def anchor(watch: bool, every: float):
             anchoring.watch(writer, every, stop)
     finally:
         writer.close()
+
+
+@audit_cli.command("seal")
+@click.option("--watch", is_flag=True, help="Keep sealing until stopped (SIGTERM, Ctrl-C).")
+@click.option(
+    "--every",
+    type=click.FloatRange(min=0.05),
+    default=1,
+    show_default=True,
+    help="Seconds between two rounds with --watch.",
+)
+def seal(watch: bool, every: float):
+    """Chain the entries written unsealed (AUDIT_SEALING = "sealer"); one sealer at a time."""
+    if not watch:
+        report = sealer.seal_all()
+        click.echo(f"{report.sealed} entrées scellées.")
+        if report.refused:
+            click.echo(
+                f"Entrées NON scellées, empreinte invalide (écrites hors de csudesk) :"
+                f" {', '.join(map(str, report.refused))}.",
+                err=True,
+            )
+            sys.exit(1)
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"Scellement des nouvelles entrées du journal toutes les {every:g} s.")
+    with contextlib.suppress(KeyboardInterrupt):
+        sealer.watch(every, stop)

@@ -6,7 +6,7 @@ from sqlalchemy import text
 from csudesk.actor import Actor
 from csudesk.audit.services import GENESIS, record, verify_chain
 from csudesk.extensions import db
-from tests.fixtures.tamper import lift_append_only
+from tests.fixtures.tamper import lift_append_only, slip_into_chain
 
 
 @pytest.fixture
@@ -42,17 +42,22 @@ def test_deletion_is_detected(chain):
 
 def test_insertion_is_detected(chain):
     lift_append_only()
-    prev = db.session.execute(text("SELECT hash FROM audit_entry WHERE id = 2")).scalar()
-    db.session.execute(text("UPDATE audit_entry SET id = id + 100 WHERE id > 2"))
+    forged = slip_into_chain(2)
+    db.session.commit()
+    assert verify_chain().broken_id == forged  # third in the chain, id 6
+
+
+def test_a_row_inserted_outside_the_chain_is_detected(chain):
     db.session.execute(
         text(
-            "INSERT INTO audit_entry (id, at, actor, action, details, prev_hash, hash)"
-            " VALUES (3, '2026-01-01 00:00:00', 'system', 'forged', '{}', :p, :h)"
-        ),
-        {"p": prev, "h": "f" * 64},
+            "INSERT INTO audit_entry (at, actor, action, details)"
+            " VALUES ('2026-01-01 00:00:00', 'system', 'forged', '{}')"
+        )
     )
     db.session.commit()
-    assert verify_chain().broken_id == 3
+    report = verify_chain()
+    assert (report.broken_id, report.checked) == (6, 5)
+    assert "hors de l'application" in report.reason
 
 
 def test_cli_exit_status(runner, chain):

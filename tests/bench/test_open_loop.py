@@ -86,6 +86,15 @@ def test_every_scheduled_request_is_sent_with_its_headers(server):
     assert {cookie for _, cookie in server.seen} == {"s=1"}
 
 
+def test_it_runs_where_an_event_loop_is_already_running(server):
+    # As in the test process once Playwright's sync API has started its loop.
+    async def caller():
+        return fixed_rate(server.url, ["/a"], RATE, 0.25, warmup=0)
+
+    load = asyncio.run(caller())
+    assert (load.sent, load.completed, load.errors) == (RATE // 4, RATE // 4, 0)
+
+
 def test_one_connection_takes_the_paths_in_order_and_counts_a_500(server):
     paths = ["/ok", "/chunked", "/error"]
     load = fixed_rate(server.url, paths, RATE, 0.5, max_connections=1, warmup=0)

@@ -53,17 +53,19 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
         "desk lookup by e-mail, full voter page with 1 / 2 / 4 worker processes: req/s",
         "audit chain appends (audit.record and commit, nothing else), 1 / 2 / 4 processes:"
         " appends/s",
+        "audit chain appends (audit.record and commit, nothing else) with the sealer, 1 / 2 / 4"
+        " processes: appends/s",
         "desk lookup by e-mail, full voter page: p50 / p99",
         "desk lookup by e-mail, full voter page at half its maximum, open loop: p50 / p99",
         "contact form submissions/s (routing, ticket, audit)",
         "mail fetch from a local Dovecot, messages/s",
         "CSV export of the ticket log, 2 000 tickets: rows/s",
-        figures[17],
+        figures[18],
     ]
     assert figures[4].startswith("name search in one académie (")
     # The small size is a fifth of the log, or what the contact figure already wrote.
-    assert figures[17].startswith("CSV export of the ticket log: peak RSS at ")
-    assert figures[17].endswith(" / 2 000 tickets")
+    assert figures[18].startswith("CSV export of the ticket log: peak RSS at ")
+    assert figures[18].endswith(" / 2 000 tickets")
     for row in rows:
         assert row.database == database.name
         assert row.measured and row.anchor and row.ratio
@@ -77,11 +79,12 @@ def test_every_figure_runs_beside_its_anchor(database, tmp_path):
     assert "voter_file.voter_file " in rows[9].note and rows[9].measured.endswith(" ms wall")
     assert rows[10].measured.count(" / ") == 2 and rows[10].note.startswith("anchor: 1 worker;")
     assert rows[11].measured.count(" / ") == 2 and rows[11].anchor.count(" / ") == 2
-    assert " req/s offered on a clock (bench/open_loop.py)" in rows[13].note
-    assert " SQL statements per submission; " in rows[14].note
-    assert "limits per address and per IP raised" in rows[14].note
-    assert rows[15].note.startswith("5 messages, batches of 50, a commit every 10 (")
-    assert rows[17].measured.count(" MB") == 2 and rows[17].anchor.count(" MB") == 2
+    assert "every entry sealed at most " in rows[12].note
+    assert " req/s offered on a clock (bench/open_loop.py)" in rows[14].note
+    assert " SQL statements per submission; " in rows[15].note
+    assert "limits per address and per IP raised" in rows[15].note
+    assert rows[16].note.startswith("5 messages, batches of 50, a commit every 10 (")
+    assert rows[18].measured.count(" MB") == 2 and rows[18].anchor.count(" MB") == 2
     run = bench_main.Run(voters=VOTERS, rows=rows, missing=["a figure not in main yet"])
     page = markdown(run)
     assert all(row.figure in page for row in rows)

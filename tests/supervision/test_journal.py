@@ -10,7 +10,7 @@ from csudesk.audit import services as audit
 from csudesk.audit.models import AuditEntry
 from csudesk.db import clock_at
 from csudesk.extensions import db
-from tests.fixtures.tamper import lift_append_only
+from tests.fixtures.tamper import lift_append_only, slip_into_chain
 
 from .conftest import LILLE_UAI, VERSAILLES_UAI, actor_of, filter_by_post
 
@@ -95,19 +95,7 @@ def test_journal_pages_by_id(app, client, auth, people, trail):
 
 
 def _forge_insertion(ids: list[int]) -> int:
-    """Shift the entries after the second one and slip a forged entry in its place."""
-    prev = db.session.execute(
-        text("SELECT hash FROM audit_entry WHERE id = :i"), {"i": ids[1]}
-    ).scalar()
-    db.session.execute(text("UPDATE audit_entry SET id = id + 1000 WHERE id > :i"), {"i": ids[1]})
-    db.session.execute(
-        text(
-            "INSERT INTO audit_entry (id, at, actor, action, details, prev_hash, hash)"
-            " VALUES (:i, '2026-01-01 00:00:00', 'system', 'forged', '{}', :p, :h)"
-        ),
-        {"i": ids[2], "p": prev, "h": "f" * 64},
-    )
-    return ids[2]
+    return slip_into_chain(ids[1])
 
 
 def _edit_details(ids: list[int]) -> int:
