@@ -111,3 +111,8 @@ def _finish_config(app: Flask) -> None:
         app.config["SECRET_KEY"] = "dev-only-not-secret"  # noqa: S105
     if not app.config.get("AUDIT_HMAC_KEY"):
         app.config["AUDIT_HMAC_KEY"] = "audit:" + app.config["SECRET_KEY"]
+    if app.config.get("AUDIT_SEALING") not in ("inline", "sealer"):
+        raise RuntimeError(
+            f"AUDIT_SEALING is {app.config.get('AUDIT_SEALING')!r}: 'inline' (the default)"
+            " or 'sealer' (with one `flask --app csudesk audit seal --watch`)"
+        )

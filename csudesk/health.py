@@ -3,7 +3,10 @@
 It answers with three facts and nothing else: whether the database answers, whether the shared
 Redis of the rate limits answers, and the outbox's backlog (mail not yet handed to the SMTP
 server, and the age of the oldest). One indexed query and one PING, each with a short timeout:
-cheap enough to be polled every few seconds by each balancer.
+cheap enough to be polled every few seconds by each balancer. With AUDIT_SEALING "sealer", a
+fourth: the audit entries waiting for the sealer, and the age of the oldest (one more query, on
+the partial index of the unsealed entries): a stopped sealer shows there before `audit verify`
+reports it.
 
 Status codes: 503 when the database does not answer (this process cannot serve); 200 otherwise.
 Redis down gives 200 with `"status": "degraded"`: every process then keeps its own rate-limit
@@ -19,6 +22,8 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from csudesk.audit.models import AuditEntry
+from csudesk.audit.services import SEALER, sealing
 from csudesk.db import utcnow
 from csudesk.extensions import db, limiter
 from csudesk.mail.models import MailStatus, OutboxMail
@@ -38,6 +43,14 @@ def _outbox_backlog() -> dict:
     ).one()
     age = None if oldest is None else max(0, int((utcnow() - oldest).total_seconds()))
     return {"pending": count, "oldest_pending_seconds": age}
+
+
+def _audit_backlog() -> dict:
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(AuditEntry.at)).where(AuditEntry.seal_seq.is_(None))
+    ).one()
+    age = None if oldest is None else max(0, int((utcnow() - oldest).total_seconds()))
+    return {"unsealed": count, "oldest_unsealed_seconds": age}
 
 
 def _redis_url() -> str | None:
@@ -86,6 +99,8 @@ def health():
     code = 200
     try:
         body["outbox"] = _outbox_backlog()
+        if sealing() == SEALER:
+            body["audit"] = _audit_backlog()
     except SQLAlchemyError as error:
         db.session.rollback()
         log.warning("health: database unavailable (%s)", type(error).__name__)

@@ -18,6 +18,15 @@ def test_refuses_to_start_without_secret_key(tmp_path, monkeypatch):
         create_app()
 
 
+def test_refuses_an_unknown_audit_sealing(tmp_path, monkeypatch):
+    monkeypatch.setenv("CSUDESK_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("CSUDESK_AUDIT_SEALING", "later")
+    with pytest.raises(RuntimeError, match="AUDIT_SEALING is 'later'"):
+        create_app({"SECRET_KEY": "x" * 32})
+    monkeypatch.setenv("CSUDESK_AUDIT_SEALING", "sealer")
+    assert create_app({"SECRET_KEY": "x" * 32}).config["AUDIT_SEALING"] == "sealer"
+
+
 def test_config_precedence_instance_then_env_then_test_config(tmp_path, monkeypatch):
     (tmp_path / "config.py").write_text(
         "SECRET_KEY = 'from-instance'\nBASE_URL = 'https://instance.example'\nPAGE_SIZE = 7\n"

@@ -91,6 +91,28 @@ def test_empty_outbox_and_alias(client):
     assert body["outbox"] == {"pending": 0, "oldest_pending_seconds": None}
 
 
+def test_with_the_sealer_the_audit_backlog_is_reported(app, client):
+    from csudesk.actor import Actor
+    from csudesk.audit.sealer import seal_all
+    from csudesk.audit.services import record
+    from csudesk.db import clock_at
+
+    app.config["AUDIT_SEALING"] = "sealer"
+    with clock_at(utcnow() - timedelta(minutes=2)):
+        record(Actor.system(), "test.event")
+    record(Actor.system(), "test.event")
+    db.session.commit()
+    body = client.get("/sante").get_json()
+    assert set(body) == KEYS | {"audit"} and body["status"] == "ok"
+    assert body["audit"]["unsealed"] == 2
+    assert 120 <= body["audit"]["oldest_unsealed_seconds"] < 180
+    seal_all()
+    assert client.get("/sante").get_json()["audit"] == {
+        "unsealed": 0,
+        "oldest_unsealed_seconds": None,
+    }
+
+
 @pytest.mark.parametrize("database", ["sqlite, missing folder", "postgresql, closed port"])
 def test_database_down_is_503_and_says_nothing_more(app_config, tmp_path, database):
     if database.startswith("sqlite"):

@@ -10,7 +10,17 @@ through: a NULL seal filled in, every other column unchanged.
 
 from datetime import datetime
 
-from sqlalchemy import DDL, BigInteger, ForeignKey, Index, String, Text, event, text
+from sqlalchemy import (
+    DDL,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from csudesk.db import UTCDateTime, utcnow
@@ -26,6 +36,14 @@ class AuditEntry(db.Model):
         Index("ix_audit_entry_agent", "agent_id", "id"),
         Index("ix_audit_entry_action_at", "action", "at"),
         Index("uq_audit_entry_seal_seq", "seal_seq", unique=True),
+        # A copy of an entry carries the same MAC: refused here, never sealed.
+        Index("uq_audit_entry_mac", "mac", unique=True),
+        # Sealed (all three set) or waiting (none): the sealer never meets a half-sealed row.
+        CheckConstraint(
+            "(seal_seq IS NULL AND prev_hash IS NULL AND hash IS NULL)"
+            " OR (seal_seq IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
+            name="sealed_or_waiting",
+        ),
         # What the sealer reads, in id order: only the entries still waiting.
         Index(
             "ix_audit_entry_unsealed",
@@ -46,8 +64,9 @@ class AuditEntry(db.Model):
     target_agent_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
     ip: Mapped[str | None] = mapped_column(String(45))
     details: Mapped[str] = mapped_column(Text, default="{}")
-    # HMAC of the content alone, written with the entry: the sealer chains only entries the
-    # application wrote (NULL on the entries sealed before it existed).
+    # HMAC of a random nonce and the content, written with the entry: the sealer chains only
+    # entries the application wrote, each once (NULL on the entries sealed before it existed).
+    nonce: Mapped[str | None] = mapped_column(String(32))
     mac: Mapped[str | None] = mapped_column(String(64))
     # The entry's place in the chain and the chain's hashes; NULL until it is sealed.
     seal_seq: Mapped[int | None] = mapped_column(BigInteger)
@@ -72,7 +91,7 @@ class AuditEntry(db.Model):
 # The columns a seal leaves as they were, and the condition that lets a seal through.
 CONTENT_COLUMNS = (
     "id", "at", "actor", "agent_id", "action", "voter_id", "ticket_id", "target_agent_id",
-    "ip", "details", "mac",
+    "ip", "details", "nonce", "mac",
 )  # fmt: skip
 SEALING = (
     "OLD.seal_seq IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL"

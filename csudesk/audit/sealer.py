@@ -46,10 +46,20 @@ def seal_waiting(batch: int = BATCH, skip: frozenset[int] = frozenset()) -> Seal
     `skip`: ids already refused, so that forged rows cannot keep the batch full.
     """
     take_chain_lock()
-    query = select(_TABLE).where(_TABLE.c.seal_seq.is_(None))
-    if skip:
-        query = query.where(_TABLE.c.id.not_in(skip))
-    rows = db.session.execute(query.order_by(_TABLE.c.id).limit(batch)).all()
+    # Locked as read (FOR UPDATE on PostgreSQL; SQLite's write lock is already held): nobody
+    # changes them before they are sealed. The refused ones are read again and left out here,
+    # which a NOT IN of thousands of ids could not do on SQLite.
+    rows = [
+        row
+        for row in db.session.execute(
+            select(_TABLE)
+            .where(_TABLE.c.seal_seq.is_(None))
+            .order_by(_TABLE.c.id)
+            .limit(batch + len(skip))
+            .with_for_update()
+        )
+        if row.id not in skip
+    ][:batch]
     key = chain_key()
     head = chain_head()
     report = SealReport()

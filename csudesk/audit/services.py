@@ -13,9 +13,10 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -71,10 +72,13 @@ def _digest(key: bytes, entry: AuditEntry) -> str:
 
 
 def entry_mac(key: bytes, entry: AuditEntry) -> str:
-    """The MAC of the entry's content alone, under a key of its own (never a chain hash)."""
-    return _hmac(
-        hmac.new(key, b"csudesk audit entry key", hashlib.sha256).digest(), _content(entry)
-    )
+    """The MAC of the entry's nonce and content, under a key of its own (never a chain hash).
+
+    The nonce makes every MAC unique (a unique index refuses a copied row) even for two
+    entries of the same content at the same microsecond.
+    """
+    entry_key = hmac.new(key, b"csudesk audit entry key", hashlib.sha256).digest()
+    return _hmac(entry_key, [entry.nonce, *_content(entry)])
 
 
 def chain_key() -> bytes:
@@ -84,10 +88,7 @@ def chain_key() -> bytes:
 
 def sealing() -> str:
     """AUDIT_SEALING: "inline" (each request seals its entry) or "sealer" (audit seal)."""
-    mode = current_app.config.get("AUDIT_SEALING") or INLINE
-    if mode not in (INLINE, SEALER):
-        raise RuntimeError(f"AUDIT_SEALING is {mode!r}: 'inline' or 'sealer'")
-    return mode
+    return current_app.config["AUDIT_SEALING"]  # checked by create_app
 
 
 def take_chain_lock() -> None:
@@ -139,6 +140,7 @@ def record(
         details=json.dumps(details, ensure_ascii=False, sort_keys=True, default=str),
     )
     key = chain_key()
+    entry.nonce = secrets.token_hex(16)
     entry.mac = entry_mac(key, entry)
     inline = sealing() == INLINE
     if inline:
@@ -190,7 +192,7 @@ def verify_chain(
     noted_head: tuple[int, str] | None = None,
     anchors: Iterable[Any] = (),
 ) -> ChainReport:
-    """Recompute the chain in id order; report the first entry that does not fit.
+    """Recompute the chain in its order (seal_seq); report the first entry that does not fit.
 
     The chain alone cannot show that its newest entries were deleted: a head noted earlier
     (by hand, or from the "csudesk.audit" log every append writes) and the signed heads of
@@ -214,6 +216,8 @@ def verify_chain(
             "l'entrée relevée a été remplacée (empreinte différente)",
         )
     key = chain_key()
+    # Before the walk: in SQLite's one snapshot, what waits now may be sealed by the end.
+    oldest_allowed = utcnow() - timedelta(seconds=current_app.config["AUDIT_SEAL_MAX_DELAY"])
     prev = GENESIS
     checked = 0
     head_id = None
@@ -245,14 +249,16 @@ def verify_chain(
         missing = min(expected)
         return ChainReport(checked, missing, expected[missing][1], head_id=head_id)
     report = ChainReport(checked, head_id=head_id, head_hash=prev if head_id else None)
-    return _check_waiting(key, report)
+    return _check_waiting(key, report, oldest_allowed)
 
 
-def _check_waiting(key: bytes, report: ChainReport) -> ChainReport:
+def _check_waiting(key: bytes, report: ChainReport, oldest_allowed: datetime) -> ChainReport:
     """The entries not sealed yet: each written by the application, none waiting too long."""
-    oldest_allowed = utcnow() - timedelta(seconds=current_app.config["AUDIT_SEAL_MAX_DELAY"])
     for entry in db.session.scalars(
-        select(AuditEntry).where(AuditEntry.seal_seq.is_(None)).order_by(AuditEntry.id)
+        select(AuditEntry)
+        .where(AuditEntry.seal_seq.is_(None))
+        .order_by(AuditEntry.id)
+        .execution_options(yield_per=5000)
     ):
         if entry.mac is None or not hmac.compare_digest(entry.mac, entry_mac(key, entry)):
             report.broken_id = entry.id

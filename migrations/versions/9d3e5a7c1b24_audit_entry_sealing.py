@@ -4,8 +4,9 @@ Revision ID: 9d3e5a7c1b24
 Revises: bf1c79d4a9fd
 Create Date: 2026-12-01 14:40:00
 
-Every entry gets `mac` (its content's MAC) and `seal_seq` (its place in the chain); the
-chain's `prev_hash` and `hash` may be NULL until the entry is sealed. The entries already
+Every entry gets `nonce` and `mac` (the MAC of both and its content, unique: a copied row is
+refused) and `seal_seq` (its place in the chain); the chain's `prev_hash` and `hash` may be
+NULL until the entry is sealed, all three set or none. The entries already
 there keep their hashes, and their place is their id (the chain was in id order). The
 append-only guard now lets one change through, the seal of an unsealed entry; the triggers
 are frozen here as csudesk/audit/models.py writes them (SQLite's batch rebuild drops them).
@@ -22,7 +23,7 @@ depends_on = None
 
 CONTENT = (
     "id", "at", "actor", "agent_id", "action", "voter_id", "ticket_id", "target_agent_id",
-    "ip", "details", "mac",
+    "ip", "details", "nonce", "mac",
 )
 SEALING = (
     "OLD.seal_seq IS NULL AND OLD.prev_hash IS NULL AND OLD.hash IS NULL"
@@ -73,13 +74,26 @@ def upgrade():
         op.execute("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only")
     else:
         _drop_sqlite_triggers()
-    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+    # SQLite rebuilds the table: it keeps AUTOINCREMENT (ids never reused) only when told.
+    with op.batch_alter_table(
+        'audit_entry', schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.add_column(sa.Column('nonce', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('mac', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('seal_seq', sa.BigInteger(), nullable=True))
         batch_op.alter_column('prev_hash', existing_type=sa.String(length=64), nullable=True)
         batch_op.alter_column('hash', existing_type=sa.String(length=64), nullable=True)
     op.execute("UPDATE audit_entry SET seal_seq = id")
+    with op.batch_alter_table(
+        'audit_entry', schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.create_check_constraint(
+            'ck_audit_entry_sealed_or_waiting',
+            "(seal_seq IS NULL AND prev_hash IS NULL AND hash IS NULL)"
+            " OR (seal_seq IS NOT NULL AND prev_hash IS NOT NULL AND hash IS NOT NULL)",
+        )
     op.create_index('uq_audit_entry_seal_seq', 'audit_entry', ['seal_seq'], unique=True)
+    op.create_index('uq_audit_entry_mac', 'audit_entry', ['mac'], unique=True)
     op.create_index(
         'ix_audit_entry_unsealed',
         'audit_entry',
@@ -97,17 +111,31 @@ def upgrade():
 
 def downgrade():
     postgresql = op.get_bind().dialect.name == 'postgresql'
+    waiting = op.get_bind().execute(
+        sa.text("SELECT count(*) FROM audit_entry WHERE seal_seq IS NULL")
+    ).scalar()
+    if waiting:
+        raise RuntimeError(
+            f"{waiting} audit entries are not sealed: run `flask --app csudesk audit seal` first"
+        )
+    # The earlier code walks the chain in id order: after a sealer ran, ids and places may
+    # differ, and its `audit verify` would report a break that is not one.
     if postgresql:
         op.execute("ALTER TABLE audit_entry DISABLE TRIGGER audit_entry_append_only")
     else:
         _drop_sqlite_triggers()
     op.drop_index('ix_audit_entry_unsealed', table_name='audit_entry')
+    op.drop_index('uq_audit_entry_mac', table_name='audit_entry')
     op.drop_index('uq_audit_entry_seal_seq', table_name='audit_entry')
-    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+    with op.batch_alter_table(
+        'audit_entry', schema=None, table_kwargs={"sqlite_autoincrement": True}
+    ) as batch_op:
+        batch_op.drop_constraint('ck_audit_entry_sealed_or_waiting', type_='check')
         batch_op.alter_column('hash', existing_type=sa.String(length=64), nullable=False)
         batch_op.alter_column('prev_hash', existing_type=sa.String(length=64), nullable=False)
         batch_op.drop_column('seal_seq')
         batch_op.drop_column('mac')
+        batch_op.drop_column('nonce')
     if postgresql:
         op.execute(OLD_PG_FUNCTION)
         op.execute("ALTER TABLE audit_entry ENABLE TRIGGER audit_entry_append_only")

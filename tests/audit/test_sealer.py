@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from csudesk.actor import Actor
 from csudesk.audit.models import AuditEntry
@@ -99,6 +99,36 @@ def test_a_row_the_application_did_not_write_is_never_sealed(app, runner):
     report = verify_chain()
     assert (report.ok, report.broken_id, report.checked) == (False, 3, 3)
     assert "hors de l'application" in report.reason
+
+
+def test_a_copy_of_an_entry_is_refused_by_the_database(app):
+    append(2)
+    columns = "at, actor, agent_id, action, voter_id, ticket_id, ip, details, nonce, mac"
+    with pytest.raises(IntegrityError):
+        db.session.execute(
+            text(
+                f"INSERT INTO audit_entry ({columns})"  # noqa: S608 - constant column list
+                f" SELECT {columns} FROM audit_entry WHERE id = 1"
+            )
+        )
+    db.session.rollback()
+    assert seal_all().sealed == 2 and verify_chain().checked == 2
+
+
+@pytest.mark.parametrize(
+    "half_sealed",
+    [
+        "seal_seq, prev_hash, hash) VALUES (:at, 'system', 'x', '{}', NULL, :g, :g)",
+        "seal_seq, prev_hash, hash) VALUES (:at, 'system', 'x', '{}', 7, NULL, :g)",
+    ],
+)
+def test_a_half_sealed_row_is_refused_by_the_database(app, half_sealed):
+    with pytest.raises(IntegrityError):
+        db.session.execute(
+            text("INSERT INTO audit_entry (at, actor, action, details, " + half_sealed),
+            {"at": utcnow().replace(tzinfo=None), "g": GENESIS},
+        )
+    db.session.rollback()
 
 
 def test_an_entry_changed_before_its_seal_is_refused(app):

@@ -91,7 +91,7 @@ REVIEWED = {
     },
     "audit_entry": {
         "id", "at", "actor", "agent_id", "action", "voter_id", "ticket_id", "target_agent_id",
-        "ip", "details", "mac", "seal_seq", "prev_hash", "hash",
+        "ip", "details", "nonce", "mac", "seal_seq", "prev_hash", "hash",
     },
     # Who opened which ticket page or voter file lately (the desk's presence line).
     "recent_view": {"id", "agent_id", "ticket_id", "voter_id", "seen_at"},
