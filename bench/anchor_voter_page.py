@@ -5,8 +5,9 @@ or psycopg, one connection per worker) and nothing between it and the database: 
 session check (the signed session cookie csudesk set, the agent row, its version, the idle
 and absolute limits, seen_at written back), the voter with its establishment, CSU, account
 and vote code, its addresses, links with their mail, tickets in scope, reissues, self-service
-requests and the challenge-proof check; then the same audit append (chain head, HMAC-SHA256
-with the app's key, INSERT, under the advisory lock on PostgreSQL) in the same transaction
+requests and the challenge-proof check; then the same audit append, sealed inline (chain
+head by place, a nonce and the entry's MAC, the chain's HMAC-SHA256 with the app's key, INSERT,
+under the advisory lock on PostgreSQL) in the same transaction
 (BEGIN IMMEDIATE on SQLite, as csudesk's); then, after the commit, templates/desk/voter.html
 itself rendered by Flask's Jinja with the context it reads (plain objects, and form fields
 that render the HTML WTForms renders, with the CSRF token signed once per request).
@@ -22,6 +23,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -78,12 +80,22 @@ PROOF_SQL = (
     "SELECT id FROM challenge_proof WHERE voter_id = {p} AND agent_id = {p}"
     " AND used_at IS NULL AND expires_at > {p} ORDER BY id DESC LIMIT 1"
 )
-HEAD_SQL = "SELECT hash FROM audit_entry ORDER BY id DESC LIMIT 1"
+HEAD_SQL = (
+    "SELECT seal_seq, hash FROM audit_entry WHERE seal_seq IS NOT NULL"
+    " ORDER BY seal_seq DESC LIMIT 1"
+)
 AUDIT_SQL = (
     "INSERT INTO audit_entry (at, actor, agent_id, action, voter_id, ticket_id,"
-    " target_agent_id, ip, details, prev_hash, hash)"
-    " VALUES ({p}, 'agent', {p}, 'voter.view', {p}, NULL, NULL, {p}, '{{}}', {p}, {p})"
+    " target_agent_id, ip, details, nonce, mac, seal_seq, prev_hash, hash)"
+    " VALUES ({p}, 'agent', {p}, 'voter.view', {p}, NULL, NULL, {p}, '{{}}', {p}, {p}, {p},"
+    " {p}, {p})"
 )
+
+
+def _mac(key: bytes, values: list) -> str:
+    """csudesk.audit.services._hmac: HMAC-SHA256 of the values' compact JSON."""
+    content = json.dumps(values, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(key, content.encode(), hashlib.sha256).hexdigest()
 
 
 def _html_params(**attributes) -> Markup:
@@ -181,6 +193,7 @@ def create_app() -> Flask:
     sql["audit"] = sql["audit"].replace("{{}}", "{}")
     secret = os.environ["CSUDESK_SECRET_KEY"]
     audit_key = ("audit:" + secret).encode()  # csudesk's default AUDIT_HMAC_KEY
+    entry_key = hmac.new(audit_key, b"csudesk audit entry key", hashlib.sha256).digest()
     csrf_signer = URLSafeTimedSerializer(secret, salt="wtf-csrf-token")
     idle = timedelta(minutes=known.config["SESSION_IDLE_MINUTES"]).total_seconds()
     absolute = timedelta(hours=known.config["SESSION_ABSOLUTE_HOURS"]).total_seconds()
@@ -258,10 +271,9 @@ def create_app() -> Flask:
             )
             if kind == "postgresql":
                 db.execute("SELECT pg_advisory_xact_lock(%s)", (CHAIN_LOCK,))
-            head = db.execute(HEAD_SQL).fetchone()
+            head = db.execute(HEAD_SQL).fetchone() or (0, GENESIS)
             ip = request.remote_addr or "0.0.0.0"  # noqa: S104 - a label
-            entry = [
-                head[0] if head else GENESIS,
+            content = [
                 now.replace(tzinfo=None).isoformat(timespec="microseconds"),
                 "agent",
                 agent.id,
@@ -272,9 +284,13 @@ def create_app() -> Flask:
                 ip,
                 "{}",
             ]
-            content = json.dumps(entry, separators=(",", ":"), ensure_ascii=True)
-            digest = hmac.new(audit_key, content.encode(), hashlib.sha256).hexdigest()
-            db.execute(sql["audit"], (stamp(now), agent.id, voter.id, ip, entry[0], digest))
+            nonce = secrets.token_hex(16)
+            mac = _mac(entry_key, [nonce, *content])
+            digest = _mac(audit_key, [head[1], *content])
+            db.execute(
+                sql["audit"],
+                (stamp(now), agent.id, voter.id, ip, nonce, mac, head[0] + 1, head[1], digest),
+            )
             db.commit() if kind == "postgresql" else db.execute("COMMIT")
         except BaseException:
             db.rollback() if kind == "postgresql" else db.execute("ROLLBACK")

@@ -254,28 +254,32 @@ def verify_chain(
 
 def _check_waiting(key: bytes, report: ChainReport, oldest_allowed: datetime) -> ChainReport:
     """The entries not sealed yet: each written by the application, none waiting too long."""
-    for entry in db.session.scalars(
+    result = db.session.execute(
         select(AuditEntry)
         .where(AuditEntry.seal_seq.is_(None))
         .order_by(AuditEntry.id)
         .execution_options(yield_per=5000)
-    ):
-        if entry.mac is None or not hmac.compare_digest(entry.mac, entry_mac(key, entry)):
-            report.broken_id = entry.id
-            report.reason = (
-                "entrée ajoutée hors de l'application ou modifiée avant d'être scellée"
-                " (empreinte de l'entrée invalide)"
-            )
-            return report
-        if entry.at < oldest_allowed:
-            report.broken_id = entry.id
-            report.reason = (
-                "entrée non scellée depuis plus de"
-                f" {current_app.config['AUDIT_SEAL_MAX_DELAY']} s : le scelleur"
-                " (flask --app csudesk audit seal --watch) est-il arrêté ?"
-            )
-            return report
-        report.waiting += 1
+    )
+    try:
+        for entry in result.scalars():
+            if entry.mac is None or not hmac.compare_digest(entry.mac, entry_mac(key, entry)):
+                report.broken_id = entry.id
+                report.reason = (
+                    "entrée ajoutée hors de l'application ou modifiée avant d'être scellée"
+                    " (empreinte de l'entrée invalide)"
+                )
+                return report
+            if entry.at < oldest_allowed:
+                report.broken_id = entry.id
+                report.reason = (
+                    "entrée non scellée depuis plus de"
+                    f" {current_app.config['AUDIT_SEAL_MAX_DELAY']} s : le scelleur"
+                    " (flask --app csudesk audit seal --watch) est-il arrêté ?"
+                )
+                return report
+            report.waiting += 1
+    finally:
+        result.close()  # a server-side cursor on PostgreSQL, left early on a break
     return report
 
 

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from csudesk.audit import anchors as anchoring
@@ -62,6 +63,11 @@ def verify(head: str | None, anchors_path: Path | None):
     if failed:
         sys.exit(1)
     click.echo(f"Journal d'audit intègre : {report.checked} entrées vérifiées.")
+    if report.waiting:
+        click.echo(
+            f"{report.waiting} entrées récentes attendent leur scellement (moins de"
+            f" {current_app.config['AUDIT_SEAL_MAX_DELAY']} s) : elles seront vérifiées ensuite."
+        )
     latest = anchor_file.latest
     if latest is not None:
         click.echo(

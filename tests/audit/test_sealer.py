@@ -54,6 +54,9 @@ def test_a_request_appends_without_the_chain_lock_and_the_sealer_chains(app):
     assert len(entry.mac) == 64
     waiting = verify_chain()
     assert (waiting.ok, waiting.checked, waiting.waiting) == (True, 0, 1)
+    db.session.commit()
+    said = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert said.exit_code == 0 and "1 entrées récentes attendent leur scellement" in said.output
 
     append(4, start=1)
     assert seal_all().sealed == 5

@@ -10,6 +10,7 @@ import math
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -72,6 +73,12 @@ def server():
     httpd.server_close()
 
 
+def in_a_thread(coroutine):
+    """asyncio.run where no loop runs: the test process may hold Playwright's, running."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
+
+
 def test_every_scheduled_request_is_sent_with_its_headers(server):
     paths = ["/a", "/b", "/c"]
     load = fixed_rate(server.url, paths, RATE, 1, headers={"Cookie": "s=1"}, warmup=0.25)
@@ -91,7 +98,7 @@ def test_it_runs_where_an_event_loop_is_already_running(server):
     async def caller():
         return fixed_rate(server.url, ["/a"], RATE, 0.25, warmup=0)
 
-    load = asyncio.run(caller())
+    load = in_a_thread(caller())
     assert (load.sent, load.completed, load.errors) == (RATE // 4, RATE // 4, 0)
 
 
@@ -135,7 +142,7 @@ def _parse(data: bytes, answers: int) -> list[tuple[int, bytes, bool]]:
         reader.feed_eof()
         return [await read_response(reader) for _ in range(answers)]
 
-    return asyncio.run(run())
+    return in_a_thread(run())
 
 
 def test_read_response_reads_each_framing():
