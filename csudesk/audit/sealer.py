@@ -12,7 +12,6 @@ logged here and `audit verify` names it. As a Certificate Transparency log merge
 maximum merge delay, `audit verify` reports an entry left unsealed beyond AUDIT_SEAL_MAX_DELAY.
 """
 
-import hmac
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, select, update
 
 from csudesk.audit.models import AuditEntry
-from csudesk.audit.services import chain_head, chain_key, entry_mac, seal, take_chain_lock
+from csudesk.audit.services import chain_head, chain_key, mac_is_valid, seal, take_chain_lock
 from csudesk.extensions import db
 
 log = logging.getLogger("csudesk.audit")
@@ -66,7 +65,7 @@ def seal_waiting(batch: int = BATCH, skip: frozenset[int] = frozenset()) -> Seal
     seals = []
     for row in rows:
         entry = SimpleNamespace(**row._mapping)
-        if entry.mac is None or not hmac.compare_digest(entry.mac, entry_mac(key, entry)):
+        if not mac_is_valid(key, entry):
             log.error(
                 "audit entry %s not sealed: its MAC is wrong (not written by csudesk)", row.id
             )

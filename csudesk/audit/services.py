@@ -14,7 +14,8 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,6 +80,22 @@ def entry_mac(key: bytes, entry: AuditEntry) -> str:
     """
     entry_key = hmac.new(key, b"csudesk audit entry key", hashlib.sha256).digest()
     return _hmac(entry_key, [entry.nonce, *_content(entry)])
+
+
+def mac_is_valid(key: bytes, entry) -> bool:
+    """Whether the application wrote this entry as it stands (its MAC checks out)."""
+    return entry.mac is not None and hmac.compare_digest(entry.mac, entry_mac(key, entry))
+
+
+@contextmanager
+def _streamed(statement) -> Iterator[Iterator[AuditEntry]]:
+    """The entries of `statement`, fetched 5,000 at a time; the cursor (server-side on
+    PostgreSQL) is closed however the caller leaves the loop."""
+    result = db.session.execute(statement.execution_options(yield_per=5000))
+    try:
+        yield result.scalars()
+    finally:
+        result.close()
 
 
 def chain_key() -> bytes:
@@ -221,14 +238,10 @@ def verify_chain(
     prev = GENESIS
     checked = 0
     head_id = None
-    result = db.session.execute(
-        select(AuditEntry)
-        .where(AuditEntry.seal_seq.is_not(None))
-        .order_by(AuditEntry.seal_seq)
-        .execution_options(yield_per=5000)
-    )
-    try:
-        for entry in result.scalars():
+    with _streamed(
+        select(AuditEntry).where(AuditEntry.seal_seq.is_not(None)).order_by(AuditEntry.seal_seq)
+    ) as entries:
+        for entry in entries:
             if entry.prev_hash != prev:
                 return ChainReport(
                     checked, entry.id, "l'entrée précédente a été supprimée, insérée ou modifiée"
@@ -243,8 +256,6 @@ def verify_chain(
             checked += 1
             if progress and checked % 10000 == 0:
                 progress(checked)
-    finally:
-        result.close()
     if expected:
         missing = min(expected)
         return ChainReport(checked, missing, expected[missing][1], head_id=head_id)
@@ -254,15 +265,11 @@ def verify_chain(
 
 def _check_waiting(key: bytes, report: ChainReport, oldest_allowed: datetime) -> ChainReport:
     """The entries not sealed yet: each written by the application, none waiting too long."""
-    result = db.session.execute(
-        select(AuditEntry)
-        .where(AuditEntry.seal_seq.is_(None))
-        .order_by(AuditEntry.id)
-        .execution_options(yield_per=5000)
-    )
-    try:
-        for entry in result.scalars():
-            if entry.mac is None or not hmac.compare_digest(entry.mac, entry_mac(key, entry)):
+    with _streamed(
+        select(AuditEntry).where(AuditEntry.seal_seq.is_(None)).order_by(AuditEntry.id)
+    ) as entries:
+        for entry in entries:
+            if not mac_is_valid(key, entry):
                 report.broken_id = entry.id
                 report.reason = (
                     "entrée ajoutée hors de l'application ou modifiée avant d'être scellée"
@@ -278,8 +285,6 @@ def _check_waiting(key: bytes, report: ChainReport, oldest_allowed: datetime) ->
                 )
                 return report
             report.waiting += 1
-    finally:
-        result.close()  # a server-side cursor on PostgreSQL, left early on a break
     return report
 
 
