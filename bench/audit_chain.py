@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-from bench.harness import ROOT, Database, Row, flask_command, fmt_int
+from bench.harness import ROOT, Database, Row, flask_command, fmt_int, per
 
 FIGURE = "audit chain appends (audit.record and commit, nothing else)"
 PROCESSES = (1, 2, 4)
@@ -103,7 +103,7 @@ def run(database: Database, seconds: float, page_rates: dict[int, float]) -> lis
             database.name,
             " / ".join(fmt_int(inline[n]) for n in PROCESSES),
             " / ".join(fmt_int(page_rates[n]) for n in PROCESSES if n in page_rates),
-            f"{min(inline.values()) / max(page_rates.values()):.1f}×",
+            f"{per(min(inline.values()), max(page_rates.values())):.1f}×",
             "",
             None,
             f"sealed inline, under the chain's lock; anchor: the voter page's req/s with"
@@ -115,7 +115,7 @@ def run(database: Database, seconds: float, page_rates: dict[int, float]) -> lis
             database.name,
             " / ".join(fmt_int(sealed[n]) for n in PROCESSES),
             " / ".join(fmt_int(inline[n]) for n in PROCESSES),
-            f"{sealed[most] / inline[most]:.1f}× with {most}",
+            f"{per(sealed[most], inline[most]):.1f}× with {most}",
             "",
             None,
             f"AUDIT_SEALING=sealer: inserted without the lock, chained by one `audit seal"

@@ -26,7 +26,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench import audit_chain
-from bench.harness import Database, Row, count_queries, ensure_account, fmt_int, fmt_ms
+from bench.harness import Database, Row, count_queries, ensure_account, fmt_int, fmt_ms, per
 from bench.http import WORKERS, Browser, gunicorn, wrk
 from bench.open_loop import fixed_rate
 from csudesk.directory.models import CSU
@@ -114,6 +114,8 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
         if status != 200 or addresses[0] not in page:
             raise RuntimeError(f"signed-in lookup did not show the voter page ({status})")
         cookie = {"Cookie": browser.cookie_header}
+        # Warm, as the scaling runs below are: templates and statement caches loaded.
+        wrk(server.url, paths, min(WARM_SECONDS, seconds), database.work / "desk", headers=cookie)
         load = wrk(
             server.url,
             paths,
@@ -161,9 +163,11 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             f" same-work anchor {same.errors}; at a fixed rate: app {steady.errors},"
             f" same-work anchor {same_steady.errors}"
         )
-    share = load.per_second / anchor.per_second
-    same_share = load.per_second / same.per_second
-    in_process = in_process_cost(database, paths, browser.cookie_header)
+    share = per(load.per_second, anchor.per_second)
+    same_share = per(load.per_second, same.per_second)
+    # A short run (the smoke test's second) times a tenth of the pages.
+    pages = IN_PROCESS_PAGES if seconds >= 5 else IN_PROCESS_PAGES // 10
+    in_process = in_process_cost(database, paths, browser.cookie_header, pages)
     return [
         Row(
             f"{FIGURE}, full voter page: req/s",
@@ -186,7 +190,7 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             f"anchor: the page's statements, audit append and template through the raw driver"
             f" (bench/anchor_voter_page.py), same HTML as the page: {same_page};"
             f" bare route {fmt_int(anchor.per_second)} req/s, same-work anchor"
-            f" {same.per_second / anchor.per_second:.0%} of it;"
+            f" {per(same.per_second, anchor.per_second):.0%} of it;"
             f" p50 / p99 {fmt_ms(same.p50)} / {fmt_ms(same.p99)}",
         ),
         in_process,
@@ -195,10 +199,10 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             database.name,
             " / ".join(fmt_int(scaling[n]) for n in sorted(scaling)),
             fmt_int(scaling[1]),
-            f"{scaling[2] / scaling[1]:.2f}× with 2",
+            f"{per(scaling[2], scaling[1]):.2f}× with 2",
             f"2 workers ≥ {TARGET_TWO_WORKERS}× 1",
-            scaling[2] / scaling[1] >= TARGET_TWO_WORKERS,
-            f"anchor: 1 worker; 4 workers {scaling[4] / scaling[1]:.2f}× 1; wrk shares the"
+            per(scaling[2], scaling[1]) >= TARGET_TWO_WORKERS,
+            f"anchor: 1 worker; 4 workers {per(scaling[4], scaling[1]):.2f}× 1; wrk shares the"
             f" machine's {os.cpu_count()} cores",
         ),
         *audit_chain.run(database, min(AUDIT_CHAIN_SECONDS, seconds), scaling),
@@ -207,7 +211,7 @@ def run(database: Database, work: Path, seconds: float) -> list[Row]:
             database.name,
             f"{fmt_ms(load.p50)} / {fmt_ms(load.p99)}",
             f"{fmt_ms(anchor.p50)} / {fmt_ms(anchor.p99)}",
-            f"{load.p99 / anchor.p99:.1f}×",
+            f"{per(load.p99, anchor.p99):.1f}×",
             f"p99 ≤ {TARGET_P99_SECONDS * 1000:.0f} ms",
             load.p99 <= TARGET_P99_SECONDS,
             "wrk's closed loop at saturation: mostly the time a request queues",
@@ -235,8 +239,8 @@ def _same_html(page: str, anchor: Browser, path: str, cookie: str) -> str:
     return "yes" if status == 200 and _TOKENS.sub("", served) == _TOKENS.sub("", page) else "NO"
 
 
-def in_process_cost(database: Database, paths: list[str], cookie: str) -> Row:
-    """The page's own cost: IN_PROCESS_PAGES pages through the test client, one process.
+def in_process_cost(database: Database, paths: list[str], cookie: str, count: int) -> Row:
+    """The page's own cost: `count` pages through the test client, one process.
 
     Beside it, the same-work anchor through its own test client. Both as CPU time of this
     process (what a loaded machine changes least; a PostgreSQL server's share is not in it)
@@ -246,7 +250,7 @@ def in_process_cost(database: Database, paths: list[str], cookie: str) -> Row:
     app = database.app()
     with app.app_context():
         engine = db.engine
-    pages = [paths[i % len(paths)] for i in range(IN_PROCESS_PAGES)]
+    pages = [paths[i % len(paths)] for i in range(count)]
     try:
         client = _client_with(app.test_client(), cookie)
         _time_pages(client, pages[:20])  # warm: compiled templates, statement caches

@@ -269,6 +269,12 @@ def count_queries(engine=None) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+def per(numerator: float, denominator: float) -> float:
+    """numerator / denominator, NaN when nothing was measured below (a run that served no
+    request on a loaded machine): the row then says nan and its target is not met."""
+    return numerator / denominator if denominator else float("nan")
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile (no interpolation: a reported p95 is a latency that happened)."""
     ordered = sorted(values)

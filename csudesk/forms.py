@@ -7,11 +7,14 @@ validator ever sees a file object and nothing calls `get_json()` on a body that 
 
 from collections.abc import Iterable
 
+import wtforms
 from flask import abort, current_app, request
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto
+from markupsafe import Markup
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import SelectChoice
+from wtforms.widgets import Select
 
 from csudesk.exceptions import ServiceError
 
@@ -71,3 +74,52 @@ def populate_errors(form, error: ServiceError, field: str | None = None) -> None
         target.errors.append(str(error))
     else:
         form.form_errors.append(str(error))
+
+
+# The HTML of the selects rendered lately, by everything it depends on (RememberedSelect).
+_SELECTS: dict[tuple, Markup] = {}
+SELECTS_KEPT = 1024
+
+
+class RememberedSelect(Select):
+    """WTForms' select, its HTML remembered: the desk renders the same category and channel
+    lists on every voter file, and building them option by option was a tenth of the page.
+
+    The HTML depends only on what the key holds (name, id, value, options, attributes, the
+    required and disabled flags). Options with attributes or groups of their own, or an
+    attribute value that cannot be a key, are rendered as WTForms does, every time.
+    """
+
+    def __call__(self, field, **kwargs):
+        options = tuple(
+            (c.value, c.label)
+            for c in field.choices or ()
+            if isinstance(c, SelectChoice) and not (c.render_kw or c.optgroup)
+        )
+        key = (
+            field.name,
+            field.id,
+            None if field.data is None else str(field.data),
+            getattr(field, "coerce", None),
+            options,
+            tuple(sorted(kwargs.items())),
+            bool(getattr(field.flags, "required", False)),
+            bool(getattr(field.flags, "disabled", False)),
+        )
+        try:
+            html = _SELECTS.get(key)
+        except TypeError:  # an attribute value that cannot be hashed
+            return super().__call__(field, **kwargs)
+        if html is None:
+            html = super().__call__(field, **kwargs)
+            if len(options) == len(field.choices or ()):
+                if len(_SELECTS) >= SELECTS_KEPT:
+                    _SELECTS.clear()
+                _SELECTS[key] = html
+        return html
+
+
+class SelectField(wtforms.SelectField):
+    """A select whose HTML is remembered (RememberedSelect)."""
+
+    widget = RememberedSelect()

@@ -7,6 +7,8 @@ the `public` distribution that aiosmtpd imports.
 import contextvars
 import logging
 import os
+import shutil
+from pathlib import Path
 
 import email_validator
 import pytest
@@ -70,26 +72,43 @@ def _csudesk_logger_as_found():
 
 
 @pytest.fixture(scope="session")
-def _postgres_schema(smtp_server):
-    """Build the schema once per session on PostgreSQL."""
-    if not ON_POSTGRES:
-        yield
-        return
-    app = create_app(base_config(POSTGRES_URL, smtp_server.port))
+def _schema(smtp_server, tmp_path_factory):
+    """Build the schema once per session: on PostgreSQL in the test database, on SQLite in a
+    file each test's database starts as a copy of (a copy is 1 ms, create_all 45)."""
+    uri = POSTGRES_URL or f"sqlite:///{tmp_path_factory.mktemp('schema') / 'schema.sqlite3'}"
+    app = create_app(base_config(uri, smtp_server.port))
     with app.app_context():
-        db.drop_all()
+        if ON_POSTGRES:
+            db.drop_all()
         db.create_all()
         db.session.commit()
-    yield
+        db.engine.dispose()
+    yield None if ON_POSTGRES else Path(uri.removeprefix("sqlite:///"))
     with app.app_context():
         db.engine.dispose()
 
 
 @pytest.fixture
-def app_config(tmp_path, smtp_server, _postgres_schema) -> dict:
+def app_config(tmp_path, smtp_server, _schema) -> dict:
     """Override keys here (request the fixture and update it) before `app` is built."""
-    uri = POSTGRES_URL or f"sqlite:///{tmp_path / 'csudesk-test.sqlite3'}"
-    return base_config(uri, smtp_server.port)
+    if ON_POSTGRES:
+        return base_config(POSTGRES_URL, smtp_server.port)
+    database = tmp_path / "csudesk-test.sqlite3"
+    shutil.copyfile(_schema, database)
+    return base_config(f"sqlite:///{database}", smtp_server.port)
+
+
+def _empty_postgres() -> None:
+    """Every table emptied, every id sequence back to 1, between two tests on PostgreSQL:
+    DELETE is 20 ms where TRUNCATE (new files for each table) took 140. The audit table
+    refuses both (its append-only triggers): lifted here as the table's owner, in this
+    transaction only; this also re-enables them after a tamper test."""
+    db.session.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER USER"))
+    db.session.execute(text("SELECT setval(oid, 1, false) FROM pg_class WHERE relkind = 'S'"))
+    db.session.commit()
 
 
 @pytest.fixture
@@ -97,15 +116,9 @@ def app(app_config):
     app = create_app(app_config)
     with app.app_context():
         if ON_POSTGRES:
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
-            # The audit table refuses TRUNCATE (its append-only triggers): lifted here as the
-            # table's owner, in this transaction only; also re-enables them after a tamper test.
-            db.session.execute(text("ALTER TABLE audit_entry DISABLE TRIGGER USER"))
-            db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-            db.session.execute(text("ALTER TABLE audit_entry ENABLE TRIGGER USER"))
-            db.session.commit()
+            _empty_postgres()
         else:
-            db.create_all()
+            db.create_all()  # a test's own URI (another file) gets its schema; a copy has it
         yield app
         db.session.rollback()
         db.session.remove()

@@ -35,15 +35,16 @@ _CHAIN_LOCK = 7_274_201  # pg_advisory_xact_lock key serialising appends on Post
 # Built once (every desk request appends): a statement object keeps its cache key.
 _TAKE_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_CHAIN_LOCK)
 # The sealed head: the entry with the highest place in the chain.
+_ENTRIES = AuditEntry.__table__.c
 _CHAIN_HEAD = (
-    select(AuditEntry.seal_seq, AuditEntry.hash)
-    .where(AuditEntry.seal_seq.is_not(None))
-    .order_by(AuditEntry.seal_seq.desc())
+    select(_ENTRIES.seal_seq, _ENTRIES.hash)
+    .where(_ENTRIES.seal_seq.is_not(None))
+    .order_by(_ENTRIES.seal_seq.desc())
     .limit(1)
 )
 # The entry goes in as one INSERT of its row (no unit-of-work flush for an object nothing
 # else reads in the request); its id comes back with it.
-_APPEND = insert(AuditEntry.__table__).returning(AuditEntry.__table__.c.id)
+_APPEND = insert(AuditEntry.__table__).returning(_ENTRIES.id)
 _COLUMNS = tuple(column.key for column in AuditEntry.__table__.columns if column.key != "id")
 INLINE, SEALER = "inline", "sealer"
 

@@ -6,13 +6,12 @@ from wtforms import (
     IntegerField,
     PasswordField,
     RadioField,
-    SelectField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from csudesk.forms import Form, choices
+from csudesk.forms import Form, SelectField, choices
 from csudesk.tickets.models import CATEGORY_LABELS, CHANNEL_LABELS, STATUS_LABELS, Status
 
 NEW_TICKET = "nouveau"

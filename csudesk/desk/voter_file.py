@@ -7,6 +7,7 @@ from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.orm import joinedload
 
 from csudesk.access.models import SelfServiceRequest
+from csudesk.agents.models import Agent
 from csudesk.db import utcnow
 from csudesk.directory.models import Establishment
 from csudesk.extensions import db
@@ -67,7 +68,8 @@ _VOTER = _in_scope(
 _TICKETS = _in_scope(
     select(Ticket)
     .where(Ticket.voter_id == bindparam("voter_id"))
-    .options(joinedload(Ticket.assigned_agent))
+    # The file shows the assigned agent's name: not the agent's CSU, which Agent joins.
+    .options(joinedload(Ticket.assigned_agent).lazyload(Agent.csu))
     .order_by(Ticket.id.desc())
     .limit(TICKETS_SHOWN),
     Ticket.csu_id,

@@ -1,6 +1,7 @@
 """Routing a UAI to its CSU, loading the built-in directory, searching establishments."""
 
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import and_, select
 
@@ -118,11 +119,14 @@ def national_csu() -> CSU:
     return csu
 
 
-def _upsert_csu(code: str, **fields) -> CSU:
-    csu = csu_by_code(code)
+def _upsert_csu(code: str, loaded: dict[str, CSU] | None = None, **fields) -> CSU:
+    """Create or refresh a built-in CSU; `loaded` holds the CSUs read beforehand, by code."""
+    csu = loaded.get(code) if loaded is not None else csu_by_code(code)
     if csu is None:
         csu = CSU(code=code, **fields)
         db.session.add(csu)
+        if loaded is not None:
+            loaded[code] = csu
     else:
         # Contact channels are set by the CSUs themselves: a reload never overwrites them.
         for key, value in fields.items():
@@ -135,55 +139,72 @@ def search_key(name: str | None, city: str | None, uai: str) -> str:
 
 
 def load_builtin_directory() -> dict[str, int]:
-    """Create or refresh the built-in CSUs and university establishments; idempotent."""
+    """Create or refresh the built-in CSUs and university establishments; idempotent.
+
+    The CSUs and the universities already there are read in two queries, the new rows written
+    in two flushes (a query per row, each flushing the row before, took most of the load).
+    """
     counts = {"academie": 0, "creps": 0, "enseignement_superieur": 0, "national": 0}
-    _upsert_csu(
-        NATIONAL_CSU_CODE,
-        kind=CSUKind.NATIONAL,
-        name="Cellule nationale d'assistance aux élections professionnelles",
-        academie_code=None,
-        source="csudesk",
+    with db.session.no_autoflush:
+        loaded = {csu.code: csu for csu in db.session.scalars(select(CSU))}
+        upsert = partial(_upsert_csu, loaded=loaded)
+        upsert(
+            NATIONAL_CSU_CODE,
+            kind=CSUKind.NATIONAL,
+            name="Cellule nationale d'assistance aux élections professionnelles",
+            academie_code=None,
+            source="csudesk",
+        )
+        counts["national"] += 1
+        services = {row["code"]: row["name"] for row in uai_codes.academies()}
+        for territory in uai_codes.prefix_table().values():
+            services.setdefault(territory.academie_code, territory.service)
+        for code, name in sorted(services.items()):
+            is_service = name.startswith(("Vice-rectorat", "Service"))
+            label = name if is_service else f"Académie {_de(name)}"
+            upsert(
+                academie_csu_code(code),
+                kind=CSUKind.ACADEMIE,
+                name=f"CSU — {label}",
+                academie_code=code,
+                source="built-in directory (academies.csv, uai_prefixes.csv)",
+            )
+            counts["academie"] += 1
+        for row in uai_codes.creps():
+            upsert(
+                row["code"],
+                kind=CSUKind.CREPS,
+                name=f"CSU — {row['name']}",
+                academie_code=row["academie_code"],
+                city=row["city"],
+                source="built-in directory (creps.csv)",
+            )
+            counts["creps"] += 1
+        universities = [
+            (uai_codes.validate_uai(row["uai"]), row) for row in uai_codes.universities()
+        ]
+        for code, row in universities:
+            upsert(
+                university_csu_code(code),
+                kind=CSUKind.HIGHER_EDUCATION,
+                name=f"CSU — {row['name']}",
+                academie_code=row["academie_code"],
+                city=row["city"],
+                source="built-in directory (universities.csv)",
+            )
+    db.session.flush()  # every CSU has its id
+    present = set(
+        db.session.scalars(
+            select(Establishment.uai).where(Establishment.uai.in_([c for c, _ in universities]))
+        )
     )
-    counts["national"] += 1
-    services = {row["code"]: row["name"] for row in uai_codes.academies()}
-    for territory in uai_codes.prefix_table().values():
-        services.setdefault(territory.academie_code, territory.service)
-    for code, name in sorted(services.items()):
-        is_service = name.startswith(("Vice-rectorat", "Service"))
-        label = name if is_service else f"Académie {_de(name)}"
-        _upsert_csu(
-            academie_csu_code(code),
-            kind=CSUKind.ACADEMIE,
-            name=f"CSU — {label}",
-            academie_code=code,
-            source="built-in directory (academies.csv, uai_prefixes.csv)",
-        )
-        counts["academie"] += 1
-    for row in uai_codes.creps():
-        _upsert_csu(
-            row["code"],
-            kind=CSUKind.CREPS,
-            name=f"CSU — {row['name']}",
-            academie_code=row["academie_code"],
-            city=row["city"],
-            source="built-in directory (creps.csv)",
-        )
-        counts["creps"] += 1
-    db.session.flush()
-    for row in uai_codes.universities():
-        code = uai_codes.validate_uai(row["uai"])
-        csu = _upsert_csu(
-            university_csu_code(code),
-            kind=CSUKind.HIGHER_EDUCATION,
-            name=f"CSU — {row['name']}",
-            academie_code=row["academie_code"],
-            city=row["city"],
-            source="built-in directory (universities.csv)",
-        )
-        db.session.flush()
-        upsert_establishment(
-            code, name=row["name"], city=row["city"], kind="Université", csu=csu, own_csu=True
-        )
+    for code, row in universities:
+        fields = {"name": row["name"], "city": row["city"], "kind": "Université"}
+        csu = loaded[university_csu_code(code)]
+        if code in present:  # a reload: moved to its own CSU if it was elsewhere
+            upsert_establishment(code, csu=csu, own_csu=True, **fields)
+        else:
+            db.session.add(_new_establishment(code, csu, own_csu=True, **fields))
         counts["enseignement_superieur"] += 1
     db.session.flush()
     return counts
@@ -192,6 +213,20 @@ def load_builtin_directory() -> dict[str, int]:
 def _de(name: str) -> str:
     """French elision: 'd'Amiens', 'de Lille', 'de La Réunion'."""
     return f"d'{name}" if fold(name)[:1] in "aeiou" else f"de {name}"
+
+
+def _new_establishment(
+    uai: str, csu: CSU, *, own_csu: bool, name: str | None, city: str | None, kind: str | None
+) -> Establishment:
+    return Establishment(
+        uai=uai,
+        csu_id=csu.id,
+        own_csu=own_csu,
+        name=name or None,
+        city=city or None,
+        kind=kind or None,
+        search_key=search_key(name, city, uai),
+    )
 
 
 def upsert_establishment(
@@ -206,11 +241,13 @@ def upsert_establishment(
     """Create or update an establishment; its CSU comes from routing unless given."""
     establishment = db.session.scalar(select(Establishment).where(Establishment.uai == uai))
     if establishment is None:
-        if csu is None:
-            csu = route_uai(uai).csu
-        establishment = Establishment(uai=uai, csu_id=csu.id, own_csu=bool(own_csu))
+        establishment = _new_establishment(
+            uai, csu or route_uai(uai).csu, own_csu=bool(own_csu), name=name, city=city, kind=kind
+        )
         db.session.add(establishment)
-    elif csu is not None and establishment.csu_id != csu.id:
+        db.session.flush()
+        return establishment
+    if csu is not None and establishment.csu_id != csu.id:
         establishment.csu_id = csu.id
         db.session.flush()
         establishment_moved.send(establishment)

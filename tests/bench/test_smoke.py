@@ -16,7 +16,7 @@ TICKETS = 2000
 
 
 @pytest.fixture
-def database(tmp_path, _postgres_schema):
+def database(tmp_path, _schema):
     if POSTGRES_URL:
         database = Database.postgresql(POSTGRES_URL, tmp_path)
     else:
