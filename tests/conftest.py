@@ -4,10 +4,12 @@ The public blueprint's tests live in tests/public_site: a tests/public package w
 the `public` distribution that aiosmtpd imports.
 """
 
+import atexit
 import contextvars
 import logging
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import email_validator
@@ -29,6 +31,13 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.imap",
 ]
+
+# An empty instance folder for the whole run, for the apps built here and the processes the
+# tests start: the developer's instance/config.py (the one `make run` writes, with the demo
+# calendar, mailboxes and SESSION_COOKIE_SECURE = False) is not the tests' configuration.
+_INSTANCE = tempfile.mkdtemp(prefix="csudesk-tests-instance-")
+atexit.register(shutil.rmtree, _INSTANCE, ignore_errors=True)
+os.environ["CSUDESK_INSTANCE_PATH"] = _INSTANCE
 
 POSTGRES_URL = os.environ.get("CSUDESK_TEST_DATABASE_URL")
 ON_POSTGRES = bool(POSTGRES_URL)
