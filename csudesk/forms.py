@@ -14,6 +14,7 @@ from flask_wtf.form import _Auto
 from markupsafe import Markup
 from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import SelectChoice
+from wtforms.fields.choices import Choice
 from wtforms.widgets import Select
 
 from csudesk.exceptions import ServiceError
@@ -81,28 +82,35 @@ _SELECTS: dict[tuple, Markup] = {}
 SELECTS_KEPT = 1024
 
 
+def _typed(value) -> tuple:
+    """A value with its type: 1 and True, or a str and its Markup, render differently."""
+    return type(value), value
+
+
 class RememberedSelect(Select):
     """WTForms' select, its HTML remembered: the desk renders the same category and channel
     lists on every voter file, and building them option by option was a tenth of the page.
 
-    The HTML depends only on what the key holds (name, id, value, options, attributes, the
-    required and disabled flags). Options with attributes or groups of their own, or an
-    attribute value that cannot be a key, are rendered as WTForms does, every time.
+    The key holds everything the HTML is made of: the widget and field types, name, id, each
+    option as WTForms yields it (value, label, selected, each with its type), the attributes
+    and the required and disabled flags. A select with groups or with options of their own
+    attributes, or an attribute value that cannot be a key, is rendered as WTForms does.
     """
 
     def __call__(self, field, **kwargs):
-        options = tuple(
-            (c.value, c.label)
-            for c in field.choices or ()
-            if isinstance(c, SelectChoice) and not (c.render_kw or c.optgroup)
-        )
+        options = list(field.iter_choices())
+        if field.has_groups() or any(
+            not isinstance(option, Choice) or option.render_kw for option in options
+        ):
+            return super().__call__(field, **kwargs)
         key = (
+            type(self),
+            self.multiple,
+            type(field),
             field.name,
             field.id,
-            None if field.data is None else str(field.data),
-            getattr(field, "coerce", None),
-            options,
-            tuple(sorted(kwargs.items())),
+            tuple((*_typed(o.value), *_typed(o.label), bool(o.selected)) for o in options),
+            tuple((name, *_typed(value)) for name, value in sorted(kwargs.items())),
             bool(getattr(field.flags, "required", False)),
             bool(getattr(field.flags, "disabled", False)),
         )
@@ -112,10 +120,9 @@ class RememberedSelect(Select):
             return super().__call__(field, **kwargs)
         if html is None:
             html = super().__call__(field, **kwargs)
-            if len(options) == len(field.choices or ()):
-                if len(_SELECTS) >= SELECTS_KEPT:
-                    _SELECTS.clear()
-                _SELECTS[key] = html
+            if len(_SELECTS) >= SELECTS_KEPT:
+                _SELECTS.clear()
+            _SELECTS[key] = html
         return html
 
 

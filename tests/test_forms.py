@@ -65,3 +65,26 @@ def test_it_keeps_a_bounded_number(app, monkeypatch):
         for value in "abc":
             Remembered(fruit=value).fruit()
     assert len(forms._SELECTS) == 1  # cleared when full, then the last one kept
+
+
+def test_a_select_with_groups_or_other_options_is_never_taken_for_a_plain_one(app):
+    grouped = choices([("a", "Apple")]) + [wtforms.SelectChoice("b", "Banana", optgroup="G")]
+    with app.test_request_context():
+        alone = Remembered(fruit="a")
+        alone.fruit.choices = choices([("a", "Apple")])
+        alone.fruit()  # Apple alone, remembered
+        form, plain = Remembered(fruit="a"), Plain(fruit="a")
+        form.fruit.choices = plain.fruit.choices = grouped
+        assert form.fruit() == plain.fruit() and "<optgroup" in form.fruit()
+
+
+def test_what_renders_differently_is_remembered_apart(app):
+    with app.test_request_context():
+        one = Remembered(fruit="a")
+        one.fruit.choices = choices([("a", "<b>A</b>")])
+        marked = Remembered(fruit="a")
+        marked.fruit.choices = choices([("a", Markup("<b>A</b>"))])
+        flagged = Remembered(fruit="a").fruit(data_x=True)
+        numbered = Remembered(fruit="a").fruit(data_x=1)
+        assert "&lt;b&gt;A&lt;/b&gt;" in one.fruit() and "<b>A</b>" in marked.fruit()
+    assert 'data-x="1"' in numbered and 'data-x="1"' not in flagged

@@ -145,53 +145,51 @@ def load_builtin_directory() -> dict[str, int]:
     in two flushes (a query per row, each flushing the row before, took most of the load).
     """
     counts = {"academie": 0, "creps": 0, "enseignement_superieur": 0, "national": 0}
-    with db.session.no_autoflush:
-        loaded = {csu.code: csu for csu in db.session.scalars(select(CSU))}
-        upsert = partial(_upsert_csu, loaded=loaded)
+    db.session.flush()  # a CSU the caller added is read with the others
+    loaded = {csu.code: csu for csu in db.session.scalars(select(CSU))}
+    upsert = partial(_upsert_csu, loaded=loaded)
+    upsert(
+        NATIONAL_CSU_CODE,
+        kind=CSUKind.NATIONAL,
+        name="Cellule nationale d'assistance aux élections professionnelles",
+        academie_code=None,
+        source="csudesk",
+    )
+    counts["national"] += 1
+    services = {row["code"]: row["name"] for row in uai_codes.academies()}
+    for territory in uai_codes.prefix_table().values():
+        services.setdefault(territory.academie_code, territory.service)
+    for code, name in sorted(services.items()):
+        is_service = name.startswith(("Vice-rectorat", "Service"))
+        label = name if is_service else f"Académie {_de(name)}"
         upsert(
-            NATIONAL_CSU_CODE,
-            kind=CSUKind.NATIONAL,
-            name="Cellule nationale d'assistance aux élections professionnelles",
-            academie_code=None,
-            source="csudesk",
+            academie_csu_code(code),
+            kind=CSUKind.ACADEMIE,
+            name=f"CSU — {label}",
+            academie_code=code,
+            source="built-in directory (academies.csv, uai_prefixes.csv)",
         )
-        counts["national"] += 1
-        services = {row["code"]: row["name"] for row in uai_codes.academies()}
-        for territory in uai_codes.prefix_table().values():
-            services.setdefault(territory.academie_code, territory.service)
-        for code, name in sorted(services.items()):
-            is_service = name.startswith(("Vice-rectorat", "Service"))
-            label = name if is_service else f"Académie {_de(name)}"
-            upsert(
-                academie_csu_code(code),
-                kind=CSUKind.ACADEMIE,
-                name=f"CSU — {label}",
-                academie_code=code,
-                source="built-in directory (academies.csv, uai_prefixes.csv)",
-            )
-            counts["academie"] += 1
-        for row in uai_codes.creps():
-            upsert(
-                row["code"],
-                kind=CSUKind.CREPS,
-                name=f"CSU — {row['name']}",
-                academie_code=row["academie_code"],
-                city=row["city"],
-                source="built-in directory (creps.csv)",
-            )
-            counts["creps"] += 1
-        universities = [
-            (uai_codes.validate_uai(row["uai"]), row) for row in uai_codes.universities()
-        ]
-        for code, row in universities:
-            upsert(
-                university_csu_code(code),
-                kind=CSUKind.HIGHER_EDUCATION,
-                name=f"CSU — {row['name']}",
-                academie_code=row["academie_code"],
-                city=row["city"],
-                source="built-in directory (universities.csv)",
-            )
+        counts["academie"] += 1
+    for row in uai_codes.creps():
+        upsert(
+            row["code"],
+            kind=CSUKind.CREPS,
+            name=f"CSU — {row['name']}",
+            academie_code=row["academie_code"],
+            city=row["city"],
+            source="built-in directory (creps.csv)",
+        )
+        counts["creps"] += 1
+    universities = [(uai_codes.validate_uai(row["uai"]), row) for row in uai_codes.universities()]
+    for code, row in universities:
+        upsert(
+            university_csu_code(code),
+            kind=CSUKind.HIGHER_EDUCATION,
+            name=f"CSU — {row['name']}",
+            academie_code=row["academie_code"],
+            city=row["city"],
+            source="built-in directory (universities.csv)",
+        )
     db.session.flush()  # every CSU has its id
     present = set(
         db.session.scalars(
@@ -201,10 +199,11 @@ def load_builtin_directory() -> dict[str, int]:
     for code, row in universities:
         fields = {"name": row["name"], "city": row["city"], "kind": "Université"}
         csu = loaded[university_csu_code(code)]
-        if code in present:  # a reload: moved to its own CSU if it was elsewhere
+        if code in present:  # a reload (or a UAI listed twice): moved to its own CSU if elsewhere
             upsert_establishment(code, csu=csu, own_csu=True, **fields)
         else:
             db.session.add(_new_establishment(code, csu, own_csu=True, **fields))
+            present.add(code)
         counts["enseignement_superieur"] += 1
     db.session.flush()
     return counts

@@ -191,6 +191,8 @@ _LIVE_PROOF = (
 
 
 def _live_proof_id(voter_id: int, agent_id: int, now: datetime):
+    # A Core statement does not autoflush: a proof granted or spent in this session counts.
+    db.session.flush()
     return db.session.scalar(_LIVE_PROOF, {"voter_id": voter_id, "agent_id": agent_id, "now": now})
 
 
