@@ -92,9 +92,7 @@ def _schema(smtp_server, tmp_path_factory):
         db.create_all()
         db.session.commit()
         db.engine.dispose()
-    yield None if ON_POSTGRES else Path(uri.removeprefix("sqlite:///"))
-    with app.app_context():
-        db.engine.dispose()
+    return None if ON_POSTGRES else Path(uri.removeprefix("sqlite:///"))
 
 
 @pytest.fixture

@@ -119,14 +119,12 @@ def national_csu() -> CSU:
     return csu
 
 
-def _upsert_csu(code: str, loaded: dict[str, CSU] | None = None, **fields) -> CSU:
+def _upsert_csu(code: str, *, loaded: dict[str, CSU], **fields) -> CSU:
     """Create or refresh a built-in CSU; `loaded` holds the CSUs read beforehand, by code."""
-    csu = loaded.get(code) if loaded is not None else csu_by_code(code)
+    csu = loaded.get(code)
     if csu is None:
-        csu = CSU(code=code, **fields)
+        csu = loaded[code] = CSU(code=code, **fields)
         db.session.add(csu)
-        if loaded is not None:
-            loaded[code] = csu
     else:
         # Contact channels are set by the CSUs themselves: a reload never overwrites them.
         for key, value in fields.items():
