@@ -282,6 +282,18 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[int(rank) - 1]
 
 
+def bench_process(module: str, env: dict[str, str]) -> subprocess.Popen:
+    """`python -m module` from the project root, spoken to in lines on its stdin and stdout."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+
+
 def flask_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "flask", "--app", "csudesk", *args]
 

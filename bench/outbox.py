@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bench.harness import ROOT, Database, Row, fmt_int, free_port
+from bench.harness import ROOT, Database, Row, bench_process, fmt_int, free_port
 from csudesk.access.services import resend_activation_link
 from csudesk.actor import Actor
 from csudesk.extensions import db
@@ -128,15 +128,7 @@ def drain_with_processes(
     fewer mails a second than two senders hand it, and would be what is measured.
     """
     processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "bench.outbox_process"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=database.env(MAIL_PORT=port),
-        )
-        for port in ports
+        bench_process("bench.outbox_process", database.env(MAIL_PORT=port)) for port in ports
     ]
     try:
         for process in processes:

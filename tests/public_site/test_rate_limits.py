@@ -22,6 +22,9 @@ from tests.fixtures.smtp import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
+# The counters live in Redis or in memory; the database engine plays no part in them.
+pytestmark = pytest.mark.engine_neutral
+
 
 def from_ip(ip: str) -> dict:
     return {"environ_base": {"REMOTE_ADDR": ip}}
