@@ -35,6 +35,22 @@ class AuditEntry(db.Model):
         Index("ix_audit_entry_voter", "voter_id", "id"),
         Index("ix_audit_entry_agent", "agent_id", "id"),
         Index("ix_audit_entry_action_at", "action", "at"),
+        # A ticket's entries (its supervision page), an agent account's (its admin page); also
+        # what a foreign key's check reads. Most entries name neither: only those that do.
+        Index(
+            "ix_audit_entry_ticket",
+            "ticket_id",
+            "id",
+            postgresql_where=text("ticket_id IS NOT NULL"),
+            sqlite_where=text("ticket_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_audit_entry_target_agent",
+            "target_agent_id",
+            "id",
+            postgresql_where=text("target_agent_id IS NOT NULL"),
+            sqlite_where=text("target_agent_id IS NOT NULL"),
+        ),
         Index("uq_audit_entry_seal_seq", "seal_seq", unique=True),
         # A copy of an entry carries the same MAC: refused here, never sealed.
         Index("uq_audit_entry_mac", "mac", unique=True),

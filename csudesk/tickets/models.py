@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from csudesk.db import UTCDateTime, utcnow
@@ -71,6 +71,13 @@ class Ticket(db.Model):
         # Keyset pagination of the supervision log: (created_at, id), alone or per CSU.
         Index("ix_ticket_created_id", "created_at", "id"),
         Index("ix_ticket_csu_created_id", "csu_id", "created_at", "id"),
+        # The tickets merged into one (its history on the ticket page): the few that are.
+        Index(
+            "ix_ticket_merged_into",
+            "merged_into_id",
+            postgresql_where=text("merged_into_id IS NOT NULL"),
+            sqlite_where=text("merged_into_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
