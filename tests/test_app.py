@@ -195,3 +195,23 @@ def test_config_example_documents_every_legal_key_and_the_calendar():
     for key, value in defaults.ELECTION.items():
         assert f'#     "{key}": "{value}",' in calendar
     assert "09:00" in example and "17:00" in example
+
+
+def test_the_tests_remembered_url_builders_build_what_werkzeug_compiles(app):
+    """tests/conftest.py shares Werkzeug's URL builders between rules with the same parts."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = getattr(Rule._compile_builder, "__wrapped__", None)
+    if compile_builder is None:
+        pytest.skip("this Werkzeug's builders are compiled as usual")
+    rules = list(app.url_map.iter_rules())
+    assert rules
+    for rule in rules:
+        values = {name: 7 for name in rule.arguments}
+        for append_unknown in (False, True):
+            compiled = compile_builder(rule, append_unknown).__get__(rule, None)
+            built = rule._build_unknown if append_unknown else rule._build
+            assert built(**values) == compiled(**values), rule.rule
+        assert rule._build_unknown(**values, extra="a b") == compile_builder(rule, True).__get__(
+            rule, None
+        )(**values, extra="a b")
