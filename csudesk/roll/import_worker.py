@@ -134,11 +134,14 @@ class RollImporter:
         Only a voter's first line in the batch can be one: a later line with the same
         identifier goes through the checks and is refused there as a duplicate.
         """
+        # Table columns on the session's connection: the ORM's row loading was 20 % of an
+        # unchanged re-import's time, for rows it does not need.
+        voters = Voter.__table__.c
         stored = {
             roll_id: (voter_id, digest)
-            for roll_id, voter_id, digest in db.session.execute(
-                select(Voter.roll_id, Voter.id, Voter.row_digest).where(
-                    among(Voter.roll_id, [raw["roll_id"] for _, raw in batch])
+            for roll_id, voter_id, digest in db.session.connection().execute(
+                select(voters.roll_id, voters.id, voters.row_digest).where(
+                    among(voters.roll_id, [raw["roll_id"] for _, raw in batch])
                 )
             )
         }
