@@ -40,7 +40,11 @@ class Appenders:
         for child in self.children:
             child.stdin.close()  # end of input: the child leaves its loop
         for child in self.children:
-            child.wait(timeout=60)
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
             child.stdout.close()
 
     def appends_per_second(self, processes: int, seconds: float, sealing: str) -> float:

@@ -50,16 +50,15 @@ def _remember_url_builders() -> None:
     (Python code generated from an AST): 30 of create_app's 40-45 ms. A builder is a function
     of the rule's parsed parts (`_trace`, for Werkzeug 3) called with the rule itself, so the
     same parts get the same function: remembered here for the run, create_app 12-13 ms. A
-    rule with a default for one of its variables is compiled as usual (its converter then
-    takes part in the compiling). Other Werkzeug versions: left alone."""
+    rule with defaults is compiled as usual (they become the builder's keyword arguments, and
+    a converter takes part for those in the path). Other Werkzeug versions: left alone."""
     if not importlib.metadata.version("werkzeug").startswith("3."):
         return
     compile_builder = Rule._compile_builder
     builders = {}
 
     def remembered(self, append_unknown=True):
-        defaults = self.defaults or {}
-        if any(dynamic and part in defaults for dynamic, part in self._trace):
+        if self.defaults:  # each default becomes one of the builder's keyword arguments
             return compile_builder(self, append_unknown)
         key = (tuple(self._trace), append_unknown)
         if key not in builders:
@@ -103,7 +102,9 @@ def pytest_collection_modifyitems(config, items):
     memory) does not go through the database engine, and the SQLite pass has run them; the
     flows they drive are run on both engines by the HTTP tests."""
     for item in items:
-        if "page" in getattr(item, "fixturenames", ()):
+        # The browser's `page` fixture, not a test's own parameter of that name.
+        parameters = getattr(getattr(item, "callspec", None), "params", {})
+        if "page" in getattr(item, "fixturenames", ()) and "page" not in parameters:
             item.add_marker(pytest.mark.browser)
     if not ON_POSTGRES:
         return

@@ -215,3 +215,15 @@ def test_the_tests_remembered_url_builders_build_what_werkzeug_compiles(app):
         assert rule._build_unknown(**values, extra="a b") == compile_builder(rule, True).__get__(
             rule, None
         )(**values, extra="a b")
+
+
+def test_the_tests_remembered_url_builders_keep_rules_with_defaults_apart():
+    """A rule's defaults are its builder's keyword arguments: such a rule shares no builder."""
+    from werkzeug.routing import Map
+    from werkzeug.routing import Rule as UrlRule
+
+    adapter = Map(
+        [UrlRule("/a", endpoint="plain"), UrlRule("/a", endpoint="paged", defaults={"page": 1})]
+    ).bind("csudesk.test")
+    assert adapter.build("plain", {"page": 2}) == "/a?page=2"
+    assert adapter.build("paged", {"page": 1}) == "/a"
