@@ -88,7 +88,7 @@ def pytest_collection_finish(session):
     """What the imports and the collection built stays: frozen out of the garbage collector's
     reach, and its full passes made rarer. Each test's app leaves cycles that only a full pass
     frees, and a full pass walked every live object (0.3-1.4 s each); tests/desk, tickets and
-    directory took 73 s instead of 77-81, 2 s in full passes instead of 10, RSS 255 MB
+    directory took 64-67 s instead of 73-77, 2 s in full passes instead of 10, RSS 255 MB
     instead of 236."""
     gc.collect()
     gc.freeze()
