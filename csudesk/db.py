@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, Select, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session
-from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 # Set only by `clock_at` (the demo's generated activity); None means the real time.
@@ -74,6 +74,8 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
 # Execution option of the connection of a read-only unit of work, read by the "begin" hook.
 READ_ONLY = "csudesk_read_only"
+# Where a SQLite connection notes that its transaction only reads (Connection.info).
+_READS_ONLY = "csudesk_reads_only"
 # True while a reads-first request (csudesk.uow.reads_first) has not reached its writes: on
 # SQLite its transaction so far begins deferred and query-only, like a read-only unit of work.
 _reading_first: ContextVar[bool] = ContextVar("csudesk_reading_first", default=False)
@@ -113,7 +115,7 @@ def end_reads(session: Session | scoped_session | None = None) -> None:
         return
     _reading_first.set(False)
     session = _the_session(session)
-    if session.in_transaction() and session.connection().info.get("query_only"):
+    if session.in_transaction() and session.connection().info.get(_READS_ONLY):
         session.commit()  # nothing was written: this only closes the read snapshot
 
 
@@ -131,9 +133,9 @@ def read_only(session: Session | scoped_session | None = None) -> Iterator[Sessi
     are serialised and never fail half-way with SQLITE_BUSY. A reader holding that lock blocks
     every writer, for as long as it reads: a streamed CSV export that a slow client downloads
     made every sign-in wait 10 s and fail with "database is locked". Here the transaction is
-    deferred (plain BEGIN): in WAL mode it reads a snapshot while writers go on, and
-    `PRAGMA query_only` makes any write attempted inside it fail at once instead of upgrading
-    the lock. On PostgreSQL the transaction is READ ONLY.
+    deferred (plain BEGIN): in WAL mode it reads a snapshot while writers go on, and any
+    statement other than a read attempted inside it fails at once instead of upgrading the
+    lock (`_refuse_writes_while_reading`). On PostgreSQL the transaction is READ ONLY.
 
     The session must have no transaction in progress (commit what the request wrote first);
     the unit of work is rolled back when the block ends, closing its snapshot. Used by the
@@ -150,29 +152,38 @@ def read_only(session: Session | scoped_session | None = None) -> Iterator[Sessi
         session.rollback()
 
 
-def _sqlite_query_only(conn: Connection, on: bool) -> None:
-    """Set PRAGMA query_only on this DBAPI connection when it changes (kept across checkouts)."""
-    if conn.info.get("query_only", False) != on:
-        conn.exec_driver_sql(f"PRAGMA query_only = {int(on)}")
-        conn.info["query_only"] = on
-
-
 @event.listens_for(Engine, "begin")
 def _on_begin(conn: Connection) -> None:
     reading = bool(conn.get_execution_options().get(READ_ONLY))
     if conn.dialect.name == "sqlite":
         reading = reading or _reading_first.get()
-        _sqlite_query_only(conn, reading)
+        conn.info[_READS_ONLY] = False  # BEGIN itself
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+        conn.info[_READS_ONLY] = reading
     elif reading and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
 
-@event.listens_for(Pool, "checkin")
-def _sqlite_writable_again(dbapi_connection, connection_record) -> None:
-    """A connection goes back to the pool writable, whoever uses it next and however."""
-    if connection_record.info.get("query_only") and isinstance(
-        dbapi_connection, sqlite3.Connection
-    ):
-        dbapi_connection.execute("PRAGMA query_only = 0")
-        connection_record.info["query_only"] = False
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_writes_while_reading(conn, cursor, statement, parameters, context, executemany):
+    """In a deferred SQLite transaction, only SELECTs run: a write fails at once.
+
+    SQLite's own guard, `PRAGMA query_only`, is a flag pragma: setting it expires every
+    prepared statement of the connection, so switching it on and off around each page's reads
+    made SQLite compile all of the page's statements again, every request (about 1 ms a page).
+    The guard is kept here instead, before the statement reaches the driver, with the error
+    SQLAlchemy would raise for the driver's own refusal.
+    """
+    if conn.info.get(_READS_ONLY) and not _is_read(statement, context):
+        refusal = sqlite3.OperationalError(
+            "attempt to write in a read-only transaction (csudesk.db.read_only, or a"
+            " reads-first request before end_reads)"
+        )
+        raise OperationalError(statement, parameters, refusal)
+
+
+def _is_read(statement: str, context) -> bool:
+    if statement.lstrip()[:6].upper() == "SELECT":
+        return True
+    compiled = getattr(context, "compiled", None)  # a SELECT that opens with a WITH clause
+    return compiled is not None and isinstance(compiled.statement, Select)
