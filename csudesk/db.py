@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Select, event
+from sqlalchemy import CompoundSelect, DateTime, Select, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, scoped_session
@@ -74,10 +74,11 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 
 # Execution option of the connection of a read-only unit of work, read by the "begin" hook.
 READ_ONLY = "csudesk_read_only"
-# Where a SQLite connection notes that its transaction only reads (Connection.info).
-_READS_ONLY = "csudesk_reads_only"
+# Set in a SQLite connection's info while its transaction may only read (refuses writes).
+_REFUSING_WRITES = "csudesk_refusing_writes"
 # True while a reads-first request (csudesk.uow.reads_first) has not reached its writes: on
-# SQLite its transaction so far begins deferred and query-only, like a read-only unit of work.
+# SQLite its transaction so far begins deferred and refuses writes, like a read-only unit of
+# work.
 _reading_first: ContextVar[bool] = ContextVar("csudesk_reading_first", default=False)
 
 
@@ -95,7 +96,7 @@ def start_reads_first() -> None:
     On SQLite, every other transaction takes the single write lock at its first statement
     (BEGIN IMMEDIATE), so two workers serving pages that each end with an audit append run
     one after the other for the whole of their queries. Here the request's first transaction
-    is deferred and query-only: in WAL mode it reads a snapshot beside any writer, and the
+    is deferred and refuses writes: in WAL mode it reads a snapshot beside any writer, and the
     write lock is taken only by the short transaction `end_reads` leaves for the writes,
     where BEGIN IMMEDIATE waits for the lock (busy_timeout) instead of failing with
     SQLITE_BUSY as a deferred transaction that upgrades itself would. PostgreSQL's readers
@@ -115,7 +116,7 @@ def end_reads(session: Session | scoped_session | None = None) -> None:
         return
     _reading_first.set(False)
     session = _the_session(session)
-    if session.in_transaction() and session.connection().info.get(_READS_ONLY):
+    if session.in_transaction() and session.connection().info.get(_REFUSING_WRITES):
         session.commit()  # nothing was written: this only closes the read snapshot
 
 
@@ -157,9 +158,10 @@ def _on_begin(conn: Connection) -> None:
     reading = bool(conn.get_execution_options().get(READ_ONLY))
     if conn.dialect.name == "sqlite":
         reading = reading or _reading_first.get()
-        conn.info[_READS_ONLY] = False  # BEGIN itself
+        # Set at every begin, which comes before any statement: never left from the last one.
+        conn.info[_REFUSING_WRITES] = False  # BEGIN itself
         conn.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
-        conn.info[_READS_ONLY] = reading
+        conn.info[_REFUSING_WRITES] = reading
     elif reading and conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET TRANSACTION READ ONLY")
 
@@ -171,19 +173,28 @@ def _refuse_writes_while_reading(conn, cursor, statement, parameters, context, e
     SQLite's own guard, `PRAGMA query_only`, is a flag pragma: setting it expires every
     prepared statement of the connection, so switching it on and off around each page's reads
     made SQLite compile all of the page's statements again, every request (about 1 ms a page).
-    The guard is kept here instead, before the statement reaches the driver, with the error
-    SQLAlchemy would raise for the driver's own refusal.
+    The guard is kept here instead, on every statement SQLAlchemy sends (not on a raw DBAPI
+    connection's, which nothing uses inside such a transaction), with the class of error the
+    driver's refusal would have raised. A savepoint is refused too: none is taken there.
     """
-    if conn.info.get(_READS_ONLY) and not _is_read(statement, context):
+    if conn.info.get(_REFUSING_WRITES) and not _is_read(statement, context):
         refusal = sqlite3.OperationalError(
             "attempt to write in a read-only transaction (csudesk.db.read_only, or a"
             " reads-first request before end_reads)"
         )
-        raise OperationalError(statement, parameters, refusal)
+        raise OperationalError(
+            statement,
+            parameters,
+            refusal,
+            hide_parameters=conn.engine.hide_parameters,
+            ismulti=executemany,
+        )
 
 
 def _is_read(statement: str, context) -> bool:
     if statement.lstrip()[:6].upper() == "SELECT":
         return True
-    compiled = getattr(context, "compiled", None)  # a SELECT that opens with a WITH clause
-    return compiled is not None and isinstance(compiled.statement, Select)
+    # A SELECT or a UNION that opens with a WITH clause. Not any SelectBase: a TextualSelect
+    # may hold an INSERT ... RETURNING.
+    compiled = getattr(context, "compiled", None)
+    return compiled is not None and isinstance(compiled.statement, Select | CompoundSelect)

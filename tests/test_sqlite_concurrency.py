@@ -133,16 +133,26 @@ def test_a_write_inside_a_read_only_unit_fails_at_once(app, directory):
 
 
 @sqlite_only
-def test_a_read_only_unit_reads_with_a_with_clause_and_refuses_raw_writes(app, directory):
+def test_a_read_only_unit_reads_with_a_with_clause_and_refuses_driver_sql_writes(app, directory):
+    db.session.execute(
+        insert(Ticket).values(
+            reference="2026-000001",
+            csu_id=csu("AC-09").id,
+            category="autre",
+            channel="telephone",
+            status="nouveau",
+        )
+    )
     db.session.commit()
     with read_only() as session:
         counted = select(func.count()).select_from(Ticket).cte("counted")
-        assert session.scalar(select(counted.c[0])) == 0
+        assert session.scalar(select(counted.c[0])) == 1
+        assert session.scalar(select(counted.c[0]).union(select(counted.c[0]))) == 1
         for statement in ("DELETE FROM ticket", "PRAGMA user_version = 7"):
             with pytest.raises(OperationalError, match="read-only"):
                 session.connection().exec_driver_sql(statement)
-    assert db.session.execute(text("PRAGMA user_version")).scalar() == 0
-    db.session.rollback()
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1  # still usable
+    assert ticket_count() == 1
 
 
 def test_read_only_refuses_a_transaction_in_progress(app, directory):
@@ -158,12 +168,14 @@ def test_the_voter_page_reads_beside_a_writer_and_waits_only_to_write(client, li
     db.session.remove()
     g.pop("_login_user", None)  # the request loads its agent itself, in its reads
     statements: list[str] = []
+    refusing_writes: list[bool] = []  # the guard's flag as each statement ran
     waiting_to_write = threading.Event()
 
     def on_statement(connection, cursor, statement, *args):
         if threading.current_thread() is not page_thread:
             return
         statements.append(statement)
+        refusing_writes.append(connection.info.get("csudesk_refusing_writes"))
         if statement == "BEGIN IMMEDIATE":
             waiting_to_write.set()
 
@@ -179,7 +191,8 @@ def test_the_voter_page_reads_beside_a_writer_and_waits_only_to_write(client, li
         assert waiting_to_write.wait(10), statements
         # Everything the page reads ran while the lock was held; only its appends wait.
         reads = statements[: statements.index("BEGIN IMMEDIATE")]
-        assert reads[0] == "BEGIN"  # deferred, may not write
+        assert reads[0] == "BEGIN"  # deferred, and every read after it may not write
+        assert refusing_writes[1 : len(reads)] == [True] * (len(reads) - 1)
         assert any("FROM voter" in s for s in reads) and any("FROM agent" in s for s in reads)
         assert not any(s.startswith(("INSERT", "UPDATE", "DELETE")) for s in reads)
         time.sleep(0.2)
