@@ -3,7 +3,16 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from csudesk.db import UTCDateTime, utcnow
@@ -63,6 +72,11 @@ class InboundMessage(db.Model):
     __tablename__ = "inbound_message"
     __table_args__ = (
         UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_inbound_message_uid"),
+        # Every message imported looks for an earlier copy by its Message-ID, and a reply for
+        # the message it answers: without it each lookup read the whole table. A hash index on
+        # PostgreSQL: equality is all these lookups ask, and a B-tree entry cannot hold a
+        # 998-character identifier of non-ASCII text (its rows stop at about 2,700 bytes).
+        Index("ix_inbound_message_message_id", "message_id", postgresql_using="hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

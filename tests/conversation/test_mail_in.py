@@ -1,7 +1,7 @@
 """Mail that comes into a CSU mailbox: it opens a ticket, joins its ticket, or triggers nothing."""
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from csudesk.access.services import resend_activation_link
 from csudesk.actor import Actor
@@ -424,3 +424,39 @@ def test_the_ticket_page_shows_the_mail_escaped_with_its_sender(client, lille, v
     assert f"{ADDRESS} :\n      courriel reçu" in page
     assert "automatique</span>" in page
     assert "<script>x" not in page
+
+
+def _plan(statement: str, parameters) -> str:
+    """How the database runs `statement`: SQLite's query plan, or PostgreSQL's with
+    sequential scans priced out (on a table this small the planner would read it whole)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return "\n".join(row[-1] for row in rows)
+    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    rows = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters)
+    return "\n".join(row[0] for row in rows)
+
+
+def test_the_lookups_by_message_id_go_through_its_index(voter):
+    """An earlier copy, and the message a reply answers, are found by the Message-ID's index:
+    read whole, the table made each import slower than the one before it."""
+    first = message("Premier message.")
+    receive(first)
+    statements = []
+
+    def record(connection, cursor, statement, parameters, context, executemany):
+        if "FROM inbound_message" in statement and "inbound_message.message_id" in statement:
+            statements.append((statement, parameters))
+
+    engine = db.session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        receive(message("Un complément.", subject="Re: Lien", references=first["Message-ID"]))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 2  # the earlier copy, then the message it answers
+    for statement, parameters in statements:
+        plan = _plan(statement, parameters)
+        assert "ix_inbound_message_message_id" in plan, plan
+    db.session.rollback()
