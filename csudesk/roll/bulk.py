@@ -28,6 +28,30 @@ def among(column, values: list) -> ColumnElement[bool]:
     )
 
 
+def select_among(table: Table, key: str, columns: tuple[str, ...], values: list) -> list[tuple]:
+    """The `columns` of the rows whose `key` (a text column) is among values, as plain tuples
+    straight from the driver.
+
+    For the 5,000 keys of a batch, SQLAlchemy's row handling and psycopg's dumping of a list
+    parameter item by item were a third of an unchanged re-import's time; one JSON text,
+    unpacked by the database, costs neither. Names come from the models, never from a file.
+    """
+    names = ", ".join(columns)
+    if on_postgresql():
+        sql = (
+            f"SELECT {names} FROM {table.name} WHERE {key}"  # noqa: S608
+            " = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))"
+        )
+    else:
+        sql = f"SELECT {names} FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(?))"  # noqa: S608
+    cursor = db.session.connection().connection.cursor()
+    try:
+        cursor.execute(sql, (json.dumps(values),))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 @lru_cache(maxsize=8)
 def array_of(item_type) -> ARRAY:
     """One ARRAY type per column type, so each statement shape is compiled (and cached) once."""

@@ -10,6 +10,7 @@ import hashlib
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable
 from functools import cache, lru_cache
 
 from csudesk.text import is_valid_email
@@ -75,13 +76,14 @@ def _invisible() -> re.Pattern:
     return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
 
 
-def line_digest(raw: dict[str, str]) -> int:
-    """A signed 64-bit digest of a line's fields as read, stored with the voter it made.
+def line_digest(values: Iterable[str]) -> int:
+    """A signed 64-bit digest of a line's fields as read (in ROLL_COLUMNS order), stored
+    with the voter it made.
 
     The fields are joined by NUL, which no stored line holds (find_invisible refuses it): a
     line with a NUL inside a field has more of them than any stored line, so no two lines
     that can be compared have the same text to hash.
     """
-    text = DIGEST_VERSION + "\x00" + "\x00".join(raw.values())
+    text = DIGEST_VERSION + "\x00" + "\x00".join(values)
     digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)

@@ -78,9 +78,10 @@ def test_invisible_characters_are_found_as_by_the_full_search(value):
 
 def test_line_digest_tells_lines_apart():
     line = {"roll_id": "E1", "last_name": "DUPONT", "first_name": "Marie", "emails": "m@x.fr"}
-    assert line_digest(line) == line_digest(dict(line))
-    assert -(2**63) <= line_digest(line) < 2**63
+    digest = line_digest(line.values())
+    assert digest == line_digest(tuple(line.values()))
+    assert -(2**63) <= digest < 2**63
     for field in line:
-        assert line_digest({**line, field: line[field] + " "}) != line_digest(line)
+        assert line_digest({**line, field: line[field] + " "}.values()) != digest
     shifted = {**line, "last_name": "DUPONTMarie", "first_name": ""}
-    assert line_digest(shifted) != line_digest(line)
+    assert line_digest(shifted.values()) != digest
