@@ -144,7 +144,9 @@ class RollImporter:
                 Voter.__table__,
                 "roll_id",
                 ("roll_id", "id", "row_digest"),
-                [values[key] for _, values in batch],
+                # No stored identifier holds a NUL (_parse refuses it), which PostgreSQL's
+                # text cannot carry: such a line is not looked up, _parse rejects it.
+                [values[key] for _, values in batch if "\x00" not in values[key]],
             )
         }
         unchanged: set[int] = set()

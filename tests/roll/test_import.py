@@ -230,7 +230,8 @@ def test_roll_cli_import_and_generate(runner, directory, tmp_path):
     ],
 )
 def test_line_breaks_and_invisible_characters_are_rejected(directory, tmp_path, row, reason):
-    report = import_roll(write(tmp_path, ["E1;DUPONT;Jean;jean@ac-lille.fr;0590001F;travail", row]))
+    path = write(tmp_path, ["E1;DUPONT;Jean;jean@ac-lille.fr;0590001F;travail", row])
+    report = import_roll(path)
     assert (report.created, report.rejected) == (1, 1)
     line, text = report.rejects[0]
     assert line == 3  # where the record starts, even when a quoted field spans two lines
@@ -238,6 +239,11 @@ def test_line_breaks_and_invisible_characters_are_rejected(directory, tmp_path, 
     # The reason is one printable line: it goes to the terminal and to the rejects file.
     assert text.isprintable()
     assert db.session.scalar(select(func.count()).select_from(Voter)) == 1
+    # Again, into a roll that is no longer empty: each line is first looked up by its
+    # identifier, and one holding a NUL (which PostgreSQL text cannot) is still refused.
+    again = import_roll(path)
+    assert (again.unchanged, again.rejected) == (1, 1)
+    assert reason in again.rejects[0][1]
 
 
 def test_ordinary_names_are_not_mistaken_for_invisible_characters(directory, tmp_path):
