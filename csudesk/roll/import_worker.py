@@ -144,9 +144,7 @@ class RollImporter:
                 Voter.__table__,
                 "roll_id",
                 ("roll_id", "id", "row_digest"),
-                # No stored identifier holds a NUL (_parse refuses it), which PostgreSQL's
-                # text cannot carry: such a line is not looked up, _parse rejects it.
-                [values[key] for _, values in batch if "\x00" not in values[key]],
+                [values[key] for _, values in batch],
             )
         }
         unchanged: set[int] = set()
