@@ -17,7 +17,7 @@ BENCH_ARGS ?=
 # Second test run on PostgreSQL when set (.ci/run sets it to the local server).
 CSUDESK_TEST_POSTGRES_URL ?=
 
-.PHONY: help install dsfr browser wrk imap run test test-sqlite test-postgres lint bench db clean
+.PHONY: help install dsfr browser wrk imap run test lint bench db clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -103,12 +103,21 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 	$(BIN)/gunicorn --bind $(HOST):$(PORT) --workers $$workers --config python:csudesk.gunicorn_conf \
 	  --access-logfile instance/access.log wsgi:app
 
-test: install lint dsfr browser wrk imap  ## Lint, then run the whole suite (SQLite, then PostgreSQL if configured)
-	$(BIN)/python -m pytest -q
-	@if [ -n "$(CSUDESK_TEST_POSTGRES_URL)" ]; then \
-	  echo "== again on PostgreSQL"; \
-	  CSUDESK_TEST_DATABASE_URL="$(CSUDESK_TEST_POSTGRES_URL)" $(BIN)/python -m pytest -q; \
-	fi
+test: install lint dsfr browser wrk imap  ## Lint, then the whole suite on SQLite and, if configured, on PostgreSQL beside it
+	@# The two passes share nothing (a SQLite file per test; the PostgreSQL database, ports and
+	@# temporary folders of its own), so they run at once, one per core; PostgreSQL's report
+	@# is printed when both are done.
+	@if [ -z "$(CSUDESK_TEST_POSTGRES_URL)" ]; then exec $(BIN)/python -m pytest -q; fi; \
+	log=$$(mktemp -t csudesk-test-postgres.XXXXXX.log); \
+	echo "== on SQLite, and on PostgreSQL beside it (its log: $$log)"; \
+	CSUDESK_TEST_DATABASE_URL="$(CSUDESK_TEST_POSTGRES_URL)" \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider > "$$log" 2>&1 & postgres=$$!; \
+	trap 'kill $$postgres 2>/dev/null' INT TERM; \
+	$(BIN)/python -m pytest -q; sqlite=$$?; \
+	wait $$postgres; pg=$$?; \
+	echo "== on PostgreSQL"; cat "$$log"; rm -f "$$log"; \
+	echo "== SQLite: exit $$sqlite, PostgreSQL: exit $$pg"; \
+	[ $$sqlite = 0 ] && [ $$pg = 0 ]
 
 lint: install  ## ruff check and format check, then the import contracts (.importlinter)
 	$(BIN)/ruff check .
