@@ -162,15 +162,43 @@ def record(
     entry.mac = entry_mac(key, entry)
     inline = sealing() == INLINE
     if inline:
-        take_chain_lock()
-        seal(key, entry, chain_head())
+        head = _own_head()
+        if head is None:
+            take_chain_lock()
+            head = chain_head()
+        seal(key, entry, head)
     entry.id = db.session.execute(
         _APPEND, {column: getattr(entry, column) for column in _COLUMNS}
     ).scalar_one()
     if inline:
+        _remember_head(entry)
         # A copy of the head outside the database: compare it with `audit verify --head`.
         log.info("audit %s %s", entry.id, entry.hash)
     return entry
+
+
+# The head this session's open transaction sealed last: a second append in the same
+# transaction (a ticket opened from a mail, then the mail joined to it) needs neither the lock,
+# held until the commit, nor the head, which nobody else can move meanwhile. It is kept with
+# the innermost transaction (savepoint) it was written in and used only while that one is still
+# the innermost: a rolled-back savepoint or transaction ends it, and with it what it wrote.
+_HEAD = "csudesk.audit.head"
+
+
+def _innermost_transaction():
+    session = db.session()
+    return session.get_nested_transaction() or session.get_transaction()
+
+
+def _own_head() -> tuple[int, str] | None:
+    remembered = db.session.info.get(_HEAD)
+    if remembered is None or remembered[0] is not _innermost_transaction():
+        return None
+    return remembered[1]
+
+
+def _remember_head(entry: AuditEntry) -> None:
+    db.session.info[_HEAD] = (_innermost_transaction(), (entry.seal_seq, entry.hash))
 
 
 @dataclass

@@ -23,6 +23,7 @@ conservée : facture.pdf (1,2 Mo)"), so the agent can ask the voter for it by ot
 
 import email
 import email.policy
+import functools
 import logging
 import re
 from dataclasses import dataclass, field
@@ -107,9 +108,29 @@ def parse(raw: bytes) -> ParsedMail:
     return mail
 
 
+class _ReadingPolicy(email.policy.EmailPolicy):
+    """email.policy.default, with each header parsed once however often it is read: a part's
+    Content-Type is read seven times while a plain message is walked, and parsing it is the
+    cost of the read (the same text always gives an equal, immutable header object)."""
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name") or len(value) > _PARSED_VALUE_MAX:
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(self, name, value)
+
+
+_PARSED_VALUE_MAX = 1000  # longer values (a long References, hostile input) are not kept
+_READING_POLICY = _ReadingPolicy()
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_header(policy: email.policy.EmailPolicy, name: str, value: str):
+    return email.policy.EmailPolicy.header_fetch_parse(policy, name, value)
+
+
 def _message(raw: bytes) -> Message:
     try:
-        return email.message_from_bytes(raw, policy=email.policy.default)
+        return email.message_from_bytes(raw, policy=_READING_POLICY)
     except Exception:  # a parser bug on hostile input: the old parser is more forgiving
         try:
             return email.message_from_bytes(raw, policy=email.policy.compat32)

@@ -29,9 +29,12 @@ class TicketError(ServiceError):
 def add_event(
     ticket: Ticket, actor: Actor, kind: str, text: str | None = None, **fields
 ) -> TicketEvent:
-    event = TicketEvent(ticket=ticket, agent_id=actor.agent_id, kind=kind, text=text, **fields)
+    now = utcnow()  # the event's time is the action's, whenever the event is flushed
+    event = TicketEvent(
+        ticket=ticket, at=now, agent_id=actor.agent_id, kind=kind, text=text, **fields
+    )
     db.session.add(event)
-    ticket.updated_at = utcnow()
+    ticket.updated_at = now
     return event
 
 
@@ -70,8 +73,9 @@ def create_ticket(
     db.session.add(ticket)
     db.session.flush()
     ticket.reference = f"{ticket.created_at.year}-{ticket.id:06d}"
+    # Written with the caller's next flush or commit: a mail that joins the ticket at once
+    # (conversation/mail_in.py) adds its event and sets updated_at in the same UPDATE.
     add_event(ticket, actor, "created", to_csu_id=csu.id)
-    db.session.flush()
     audit.record(
         actor,
         "ticket.create",

@@ -6,6 +6,7 @@ from sqlalchemy import text
 from csudesk.actor import Actor
 from csudesk.audit.services import GENESIS, record, verify_chain
 from csudesk.extensions import db
+from tests.fixtures.sql import count_queries
 from tests.fixtures.tamper import lift_append_only, slip_into_chain
 
 
@@ -105,3 +106,51 @@ def test_cli_prints_the_head_and_checks_a_noted_one(runner, chain):
     broken = runner.invoke(args=["audit", "verify", "--head", head])
     assert broken.exit_code == 1 and "supprimées" in broken.output
     assert runner.invoke(args=["audit", "verify", "--head", "nope"]).exit_code == 2
+
+
+def test_a_second_append_in_one_transaction_reads_no_head(app):
+    """The transaction that sealed the head holds the lock until its commit: its next entry
+    chains to the one it wrote without asking the database again (one INSERT)."""
+    actor = Actor("system", None, None)
+    first = record(actor, "test.event", number=1)
+    with count_queries() as statements:
+        second = record(actor, "test.event", number=2)
+    assert [s.split()[0] for s in statements] == ["INSERT"]
+    assert (second.seal_seq, second.prev_hash) == (first.seal_seq + 1, first.hash)
+    db.session.commit()
+    with count_queries() as statements:
+        record(actor, "test.event", number=3)  # a new transaction: the head read again
+    assert sum("FROM audit_entry" in s for s in statements) == 1
+    db.session.commit()
+    assert verify_chain().checked == 3
+
+
+def test_an_append_undone_with_its_savepoint_leaves_no_gap(app):
+    """What a rolled-back savepoint wrote is gone, and so is the head it sealed: the next
+    entry chains to the last one still there."""
+    actor = Actor("system", None, None)
+    kept = record(actor, "test.event", number=1)
+    savepoint = db.session.begin_nested()
+    record(actor, "test.event", number=2)
+    savepoint.rollback()
+    after = record(actor, "test.event", number=3)
+    with db.session.begin_nested():  # released: what it wrote stays, and so does its head
+        inside = record(actor, "test.event", number=4)
+    last = record(actor, "test.event", number=5)
+    db.session.commit()
+    assert (after.seal_seq, after.prev_hash) == (kept.seal_seq + 1, kept.hash)
+    assert (last.seal_seq, last.prev_hash) == (inside.seal_seq + 1, inside.hash)
+    report = verify_chain()
+    assert report.ok and report.checked == 4
+
+
+def test_a_failed_transaction_does_not_lend_its_head(app):
+    actor = Actor("system", None, None)
+    kept = record(actor, "test.event", number=1)
+    db.session.commit()
+    record(actor, "test.event", number=2)
+    db.session.rollback()
+    after = record(actor, "test.event", number=3)
+    db.session.commit()
+    assert after.prev_hash == kept.hash
+    assert verify_chain().ok
