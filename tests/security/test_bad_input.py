@@ -335,12 +335,77 @@ def world(app, make_voter, make_agent, auth, client, smtp, voting):
     }
 
 
-@settings(
+PROPERTY = settings(
     max_examples=int(os.environ.get("CSUDESK_BAD_INPUT_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     database=None,
 )
+LINK = re.compile(r'href="(/[^"?#]*)\?([^"#]*)"')
+GET_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
+ACTION = re.compile(r'action="(/[^"?#]*)')
+
+
+def query_parameters(app, world) -> dict[str, list[str]]:
+    """For each page a GET route serves, the query parameters its own links and GET forms
+    send back to it (derived from the pages, not listed)."""
+    used: dict[str, set[str]] = {}
+    for rule in get_routes(app):
+        path = rule.build({k: world["arguments"][k] for k in rule.arguments})[1]
+        page = client_for(rule, world).get(path, buffered=True).get_data(as_text=True)
+        for target, query in LINK.findall(page):
+            names = re.findall(r"(?:^|&(?:amp;)?)([\w-]+)=", query)
+            used.setdefault(target, set()).update(names)
+        for attributes, fields in GET_FORM.findall(page):
+            if 'method="post"' in attributes.lower():
+                continue
+            action = ACTION.search(attributes)
+            target = action.group(1) if action else path
+            used.setdefault(target, set()).update(FIELD_NAME.findall(fields))
+    return {path: sorted(names - {"csrf_token"}) for path, names in used.items() if names}
+
+
+def client_for(rule, world):
+    signed_in = rule.endpoint.partition(".")[0] in SIGNED_IN_BLUEPRINTS
+    return world["signed_in"] if signed_in else world["anonymous"]
+
+
+@pytest.fixture
+def query_world(app, world):
+    return query_parameters(app, world)
+
+
+@PROPERTY
+@given(data=st.data())
+def test_no_query_string_gives_a_500(app, world, query_world, data):
+    """SECURITY.md 17 for what a URL carries: any text (a NUL, which PostgreSQL refuses in a
+    text parameter, long runs, other scripts) in the parameters each page uses, every GET."""
+    rule = data.draw(st.sampled_from(get_routes(app)), label="route")
+    path = rule.build({k: world["arguments"][k] for k in rule.arguments})[1]
+    names = query_world.get(path) or sorted({n for used in query_world.values() for n in used})
+    value = st.one_of(st.none(), TEXT, st.just("a\x00b"))
+    query = {name: data.draw(value, label=name) for name in names}
+    query = {name: text for name, text in query.items() if text is not None}
+    response = client_for(rule, world).get(path, query_string=query, buffered=True)
+    event(f"{rule.endpoint} {response.status_code}")
+    assert response.status_code < 500, (rule.rule, query, response.status_code)
+
+
+def get_routes(app) -> list:
+    """Every rule that answers a GET and whose arguments the world can fill."""
+    rules = [
+        r
+        for r in app.url_map.iter_rules()
+        if "GET" in (r.methods or ())
+        and r.endpoint != "static"
+        and r.endpoint not in SIGNED_OUT_ENDPOINTS
+        and not set(r.arguments) - {"voter_id", "ticket_id", "agent_id", "template_id"}
+    ]
+    assert len(rules) >= 30
+    return sorted(rules, key=lambda r: r.rule)
+
+
+@PROPERTY
 @given(data=st.data())
 def test_no_post_body_gives_a_500_or_stores_half(app, world, data):
     """SECURITY.md 17: random field types, encodings, sizes and content types, every POST."""
