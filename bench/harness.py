@@ -199,6 +199,8 @@ class Run:
     load_before: tuple[float, float, float] = field(default_factory=os.getloadavg)
     load_after: tuple[float, float, float] | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    # The code measured is the one imported at the start: a commit made during the run is not.
+    commit_id: str = field(default_factory=lambda: commit())  # defined below
 
 
 @dataclass(frozen=True)

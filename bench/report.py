@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bench.harness import Row, Run, commit, fmt_int, machine
+from bench.harness import Row, Run, fmt_int, machine
 
 HEADER = ("figure", "database", "measured", "anchor", "ratio", "target", "met", "note")
 
@@ -44,7 +44,7 @@ def markdown(run: Run) -> str:
         f"# csudesk benchmarks, {fmt_int(run.voters)} voters",
         "",
         f"- date: {run.started:%Y-%m-%d %H:%M} UTC",
-        f"- commit: {commit()}",
+        f"- commit: {run.commit_id}",
         f"- machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, {info['system']}",
         f"- Python {info['python']}; " + "; ".join(run.versions.values()),
         "- load average (1, 5, 15 min) at start: "
