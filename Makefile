@@ -106,18 +106,22 @@ run: install dsfr db  ## Install, prepare the demo database, serve on http://127
 test: install lint dsfr browser wrk imap  ## Lint, then the whole suite on SQLite and, if configured, on PostgreSQL beside it
 	@# The two passes share nothing (a SQLite file per test; the PostgreSQL database, ports and
 	@# temporary folders of its own), so they run at once, one per core; PostgreSQL's report
-	@# is printed when both are done.
+	@# is printed when both are done. Both run in the background so that a signal reaches the
+	@# trap at once (bash runs a trap only between foreground commands, or during a wait):
+	@# Ctrl+C reaches both passes from the terminal, SIGTERM is passed on, and either stops
+	@# them as KeyboardInterrupt does (tests/conftest.py), their fixtures' servers with them.
 	@if [ -z "$(CSUDESK_TEST_POSTGRES_URL)" ]; then exec $(BIN)/python -m pytest -q; fi; \
 	log=$$(mktemp -t csudesk-test-postgres.XXXXXX.log); \
+	trap 'wait; rm -f "$$log"; exit 130' INT; \
+	trap 'kill $$sqlite $$postgres 2>/dev/null; wait; rm -f "$$log"; exit 143' TERM; \
 	echo "== on SQLite, and on PostgreSQL beside it (its log: $$log)"; \
 	CSUDESK_TEST_DATABASE_URL="$(CSUDESK_TEST_POSTGRES_URL)" \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider > "$$log" 2>&1 & postgres=$$!; \
-	trap 'kill $$postgres 2>/dev/null' INT TERM; \
-	$(BIN)/python -m pytest -q; sqlite=$$?; \
-	wait $$postgres; pg=$$?; \
+	$(BIN)/python -m pytest -q & sqlite=$$!; \
+	wait $$sqlite; sqlite_exit=$$?; wait $$postgres; postgres_exit=$$?; \
 	echo "== on PostgreSQL"; cat "$$log"; rm -f "$$log"; \
-	echo "== SQLite: exit $$sqlite, PostgreSQL: exit $$pg"; \
-	[ $$sqlite = 0 ] && [ $$pg = 0 ]
+	echo "== SQLite: exit $$sqlite_exit, PostgreSQL: exit $$postgres_exit"; \
+	[ $$sqlite_exit = 0 ] && [ $$postgres_exit = 0 ]
 
 lint: install  ## ruff check and format check, then the import contracts (.importlinter)
 	$(BIN)/ruff check .

@@ -12,6 +12,7 @@ import importlib.metadata
 import logging
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -70,6 +71,23 @@ def _remember_url_builders() -> None:
 
 
 _remember_url_builders()
+
+
+def _interrupt_on_signals() -> None:
+    """Ctrl+C and SIGTERM stop a run as KeyboardInterrupt does, so that its fixtures stop the
+    servers they started (Dovecot, gunicorn, Chromium). `make test` runs its passes in the
+    background, where the shell leaves SIGINT ignored, and SIGTERM would end the process
+    without a teardown."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+
+
+_interrupt_on_signals()
 
 POSTGRES_URL = os.environ.get("CSUDESK_TEST_DATABASE_URL")
 ON_POSTGRES = bool(POSTGRES_URL)
