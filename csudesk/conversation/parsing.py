@@ -116,7 +116,7 @@ class _ReadingPolicy(email.policy.EmailPolicy):
     def header_fetch_parse(self, name, value):
         if hasattr(value, "name") or len(value) > _PARSED_VALUE_MAX:
             return super().header_fetch_parse(name, value)
-        return _parsed_header(self, name, value)
+        return _parsed_header(name, value)
 
 
 _PARSED_VALUE_MAX = 1000  # longer values (a long References, hostile input) are not kept
@@ -124,8 +124,9 @@ _READING_POLICY = _ReadingPolicy()
 
 
 @functools.lru_cache(maxsize=256)
-def _parsed_header(policy: email.policy.EmailPolicy, name: str, value: str):
-    return email.policy.EmailPolicy.header_fetch_parse(policy, name, value)
+def _parsed_header(name: str, value: str):
+    # Keyed by the text alone: the policy's copies (as_string() clones it) parse alike.
+    return email.policy.default.header_fetch_parse(name, value)
 
 
 def _message(raw: bytes) -> Message:

@@ -342,35 +342,37 @@ PROPERTY = settings(
     database=None,
 )
 LINK = re.compile(r'href="(/[^"?#]*)\?([^"#]*)"')
-GET_FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)  # any method (see below)
+FORM = re.compile(r"<form\b([^>]*)>(.*?)</form>", re.S)
 ACTION = re.compile(r'action="(/[^"?#]*)')
 
 
-def query_parameters(app, world) -> dict[str, list[str]]:
+def query_parameters(app, world) -> dict[str | None, list[str]]:
     """For each page a GET route serves, the query parameters its own links and forms send
     back to it (derived from the pages, not listed). A filter form posts to its page, which
     redirects to itself with the filters in the query string: a form's fields count for the
-    page it posts to whatever its method."""
+    page it posts to whatever its method. Under None: every page's parameters."""
     used: dict[str, set[str]] = {}
     for rule in get_routes(app):
-        path = get_path(rule, world)
+        path = route_path(rule, world)
         page = client_for(rule, world).get(path, buffered=True).get_data(as_text=True)
         for target, query in LINK.findall(page):
             names = re.findall(r"(?:^|&(?:amp;)?)([\w-]+)=", query)
             used.setdefault(target, set()).update(names)
-        for attributes, fields in GET_FORM.findall(page):
+        for attributes, fields in FORM.findall(page):
             action = ACTION.search(attributes)
             target = action.group(1) if action else path
             used.setdefault(target, set()).update(FIELD_NAME.findall(fields))
-    return {path: sorted(names - {"csrf_token"}) for path, names in used.items() if names}
+    used = {path: names - {"csrf_token"} for path, names in used.items()}
+    found = {path: sorted(names) for path, names in used.items() if names}
+    return {**found, None: sorted(set().union(*used.values()))}
 
 
-# The path arguments of the GET routes beyond the world's ids: a UAI of the directory, a
+# The path arguments of the GET routes beyond the world's: a UAI of the directory, a
 # confirmation page, and a token no link was ever sent with.
 GET_ARGUMENTS = {"uai": "0590001F", "slug": "lien-non-recu", "token": "jeton-inconnu"}
 
 
-def get_path(rule, world) -> str:
+def route_path(rule, world) -> str:
     arguments = {**GET_ARGUMENTS, **world["arguments"]}
     missing = set(rule.arguments) - set(arguments)
     assert not missing, f"give the property test a value for {missing} ({rule.rule})"
@@ -379,6 +381,8 @@ def get_path(rule, world) -> str:
 
 def client_for(rule, world):
     signed_in = rule.endpoint.partition(".")[0] in SIGNED_IN_BLUEPRINTS
+    if rule.endpoint in SIGNED_OUT_ENDPOINTS:
+        signed_in = False
     return world["signed_in"] if signed_in else world["anonymous"]
 
 
@@ -393,12 +397,11 @@ def test_no_query_string_gives_a_500(app, world, query_world, data):
     """SECURITY.md 17 for what a URL carries: any text (a NUL, which PostgreSQL refuses in a
     text parameter, long runs, other scripts) in the parameters each page uses, every GET."""
     rule = data.draw(st.sampled_from(get_routes(app)), label="route")
-    path = get_path(rule, world)
-    every_name = sorted({name for used in query_world.values() for name in used})
+    path = route_path(rule, world)
     # The page's own parameters, or every page's: a view may read one no page links with
     # (the desk queue's "csu").
     own = query_world.get(path)
-    names = own if own and data.draw(st.booleans(), label="own parameters") else every_name
+    names = own if own and data.draw(st.booleans(), label="own parameters") else query_world[None]
     value = st.one_of(st.none(), TEXT, st.just("a\x00b"))
     query = {name: data.draw(value, label=name) for name in names}
     query = {name: text for name, text in query.items() if text is not None}
@@ -429,13 +432,9 @@ def get_routes(app) -> list:
 def test_no_post_body_gives_a_500_or_stores_half(app, world, data):
     """SECURITY.md 17: random field types, encodings, sizes and content types, every POST."""
     rule = data.draw(st.sampled_from(post_routes(app)), label="route")
-    missing = set(rule.arguments) - set(world["arguments"])
-    assert not missing, f"give the property test a value for {missing} ({rule.rule})"
-    path = rule.build({k: world["arguments"][k] for k in rule.arguments})[1]
-    signed_in = rule.endpoint.partition(".")[0] in SIGNED_IN_BLUEPRINTS
-    if rule.endpoint in SIGNED_OUT_ENDPOINTS:
-        signed_in = False
-    client = world["signed_in"] if signed_in else world["anonymous"]
+    path = route_path(rule, world)
+    client = client_for(rule, world)
+    signed_in = client is world["signed_in"]
     request = body(data.draw, world["fields"])
     before = row_counts()
     response = client.post(path, **request)
